@@ -1,0 +1,27 @@
+# Every target does its own set-up: a project-local virtualenv in .venv,
+# created and filled on first use (and again whenever pyproject.toml changes).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: test bench vectors clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/protocol_bench.py
+
+vectors: $(STAMP)
+	$(BIN)/python specs/generate_vectors.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

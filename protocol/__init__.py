@@ -1,0 +1,1 @@
+"""kinode's protocol core: sans-I/O identity, canonical JSON, signed objects."""

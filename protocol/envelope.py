@@ -1,0 +1,139 @@
+"""The signed-object envelope: build, sign, parse and verify.
+
+An object is a JSON object with exactly the members v, type, author,
+created_at, body, id and sig. `id` is the SHA-256 of the canonical bytes of
+the envelope without id and sig; `sig` is the author's Ed25519 signature over
+"ki-object-v1:" + id. Verification runs the checks in the order the spec
+fixes, so every implementation reports the same code for the same input.
+"""
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from protocol import canonical
+from protocol.bodies import OBJECT_TYPES, validate_body
+from protocol.errors import (
+    BadDid, BadId, BadSignature, ClockSkew, Malformed, TooLarge, UnknownType,
+    UnsupportedVersion,
+)
+from protocol.identity import Identity, public_key_from_did, verify_signature
+
+VERSION = 1
+MAX_OBJECT_BYTES = 64 * 1024
+MAX_CLOCK_SKEW = 600
+SIGNATURE_CONTEXT = b"ki-object-v1:"
+ENVELOPE_KEYS = frozenset({"v", "type", "author", "created_at", "body", "id", "sig"})
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_HEX128 = re.compile(r"[0-9a-f]{128}")
+
+
+@dataclass(frozen=True)
+class SignedObject:
+    """A verified object. `wire` is its canonical encoding, the bytes nodes serve."""
+
+    id: str
+    type: str
+    author: str
+    created_at: int
+    body: Mapping[str, Any]
+    sig: str
+    wire: bytes
+
+    @property
+    def category(self) -> str | None:
+        """The category slug this object is filed under, if its type has one."""
+        value = self.body.get("category")
+        return value if isinstance(value, str) else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "v": VERSION, "type": self.type, "author": self.author,
+            "created_at": self.created_at, "body": dict(self.body),
+            "id": self.id, "sig": self.sig,
+        }
+
+
+def is_object_id(value: object) -> bool:
+    """Whether `value` is shaped like an object id (64 lowercase hex digits)."""
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
+
+
+def signing_bytes(unsigned: Mapping[str, Any]) -> bytes:
+    """Canonical bytes of the envelope without `id` and `sig`: what the id hashes."""
+    return canonical.encode({k: v for k, v in unsigned.items() if k not in ("id", "sig")})
+
+
+def object_id(unsigned: Mapping[str, Any]) -> str:
+    return hashlib.sha256(signing_bytes(unsigned)).hexdigest()
+
+
+def sign(identity: Identity, type_: str, body: Mapping[str, Any], created_at: int) -> SignedObject:
+    """Build and sign an object; raises the same errors `verify` would."""
+    unsigned = {"v": VERSION, "type": type_, "author": identity.did,
+                "created_at": created_at, "body": dict(body)}
+    canonical.canonical(unsigned)  # floats, big ints, bad keys: fail here, not on the wire
+    obj_id = object_id(unsigned)
+    sig = identity.sign(SIGNATURE_CONTEXT + obj_id.encode("ascii")).hex()
+    return verify({**unsigned, "id": obj_id, "sig": sig}, now=created_at)
+
+
+def parse_object(raw: bytes | str, now: int) -> SignedObject:
+    """Parse JSON text and verify it as an object (see `verify`)."""
+    return verify(canonical.parse(raw), now)
+
+
+def verify(value: Any, now: int) -> SignedObject:
+    """Verify a parsed object at time `now` (Unix seconds).
+
+    Check order (the spec fixes it): too_large, malformed envelope,
+    unsupported_version, bad_did, unknown_type, bad_id, bad_signature,
+    clock_skew, invalid_body.
+    """
+    if not isinstance(value, dict):
+        raise Malformed("an object must be a JSON object")
+    wire = canonical.encode(value)
+    if len(wire) > MAX_OBJECT_BYTES:
+        raise TooLarge(f"object is {len(wire)} bytes canonical; the limit is {MAX_OBJECT_BYTES}")
+    _check_shape(value)
+    if value["v"] != VERSION:
+        raise UnsupportedVersion(f"version {value['v']} is not supported (this node speaks {VERSION})")
+    author = value["author"]
+    public_key_from_did(author)
+    type_ = value["type"]
+    if type_ not in OBJECT_TYPES:
+        raise UnknownType(f"unknown object type {type_!r}")
+    obj_id = value["id"]
+    if hashlib.sha256(signing_bytes(value)).hexdigest() != obj_id:
+        raise BadId("id is not the SHA-256 of the canonical envelope")
+    if not verify_signature(author, SIGNATURE_CONTEXT + obj_id.encode("ascii"), bytes.fromhex(value["sig"])):
+        raise BadSignature("signature does not verify against the author's key")
+    created_at = value["created_at"]
+    if created_at > now + MAX_CLOCK_SKEW:
+        raise ClockSkew(f"created_at is {created_at - now} s in the future; at most {MAX_CLOCK_SKEW} s is allowed")
+    validate_body(type_, value["body"], created_at)
+    return SignedObject(obj_id, type_, author, created_at, value["body"], value["sig"], wire)
+
+
+def _check_shape(value: dict[str, Any]) -> None:
+    keys = value.keys()
+    if keys != ENVELOPE_KEYS:
+        missing = sorted(ENVELOPE_KEYS - keys)
+        extra = sorted(keys - ENVELOPE_KEYS)
+        raise Malformed(f"envelope members wrong: missing {missing}, unexpected {extra}")
+    if type(value["v"]) is not int:
+        raise Malformed("v must be an integer")
+    if not isinstance(value["type"], str):
+        raise Malformed("type must be a string")
+    if not isinstance(value["author"], str):
+        raise BadDid("author must be a did:key string")
+    created_at = value["created_at"]
+    if type(created_at) is not int or created_at < 0:
+        raise Malformed("created_at must be a non-negative integer (Unix seconds)")
+    if not isinstance(value["body"], dict):
+        raise Malformed("body must be a JSON object")
+    if not is_object_id(value["id"]):
+        raise Malformed("id must be 64 lowercase hex digits")
+    if not (isinstance(value["sig"], str) and _HEX128.fullmatch(value["sig"])):
+        raise Malformed("sig must be 128 lowercase hex digits")

@@ -1,0 +1,98 @@
+"""The protocol layer's errors.
+
+One root, one-line subclasses, each carrying the machine-readable rejection
+code that `specs/protocol.md` defines::
+
+    ProtocolError (code)
+    ├── Malformed              malformed
+    ├── DuplicateKey           duplicate_key
+    ├── NotCanonicalNumber     not_canonical_number
+    ├── UnsupportedVersion     unsupported_version
+    ├── BadDid                 bad_did
+    ├── BadId                  bad_id
+    ├── BadSignature           bad_signature
+    ├── UnknownType            unknown_type
+    ├── InvalidBody            invalid_body
+    ├── TooLarge               too_large
+    ├── ClockSkew              clock_skew
+    ├── NotAuthorized          not_authorized
+    ├── Retracted              retracted
+    ├── KeyRotated             key_rotated
+    └── DecryptionFailed       decryption_failed
+
+Nothing here knows about HTTP: `kinode/` maps codes to statuses.
+"""
+
+
+class ProtocolError(ValueError):
+    """An object or input that the protocol rejects; `code` says why."""
+
+    code = "malformed"
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Malformed(ProtocolError):
+    code = "malformed"
+
+
+class DuplicateKey(ProtocolError):
+    code = "duplicate_key"
+
+
+class NotCanonicalNumber(ProtocolError):
+    code = "not_canonical_number"
+
+
+class UnsupportedVersion(ProtocolError):
+    code = "unsupported_version"
+
+
+class BadDid(ProtocolError):
+    code = "bad_did"
+
+
+class BadId(ProtocolError):
+    code = "bad_id"
+
+
+class BadSignature(ProtocolError):
+    code = "bad_signature"
+
+
+class UnknownType(ProtocolError):
+    code = "unknown_type"
+
+
+class InvalidBody(ProtocolError):
+    code = "invalid_body"
+
+
+class TooLarge(ProtocolError):
+    code = "too_large"
+
+
+class ClockSkew(ProtocolError):
+    code = "clock_skew"
+
+
+class NotAuthorized(ProtocolError):
+    code = "not_authorized"
+
+
+class Retracted(ProtocolError):
+    code = "retracted"
+
+
+class KeyRotated(ProtocolError):
+    code = "key_rotated"
+
+
+class DecryptionFailed(ProtocolError):
+    code = "decryption_failed"
+
+
+ALL_ERRORS = tuple(ProtocolError.__subclasses__())
+ALL_CODES = frozenset(cls.code for cls in ALL_ERRORS)

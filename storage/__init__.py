@@ -1,0 +1,1 @@
+"""kinode's storage layer."""

@@ -1,0 +1,1 @@
+"""kinode's web_ui layer."""
