@@ -8,6 +8,7 @@ encoder with sorted keys produces JCS byte for byte, which keeps the hot path
 """
 
 import json
+import re
 from typing import Any
 
 from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber
@@ -48,6 +49,10 @@ def _checked_int(text: str) -> int:
     raise NotCanonicalNumber(f"integer {text} is outside +-(2**53 - 1)")
 
 
+# Python's decoder accepts "\ud800"; text that contains a surrogate escape at
+# all (rare) pays for a full re-encode that finds any unpaired one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
 _decoder = json.JSONDecoder(
     object_pairs_hook=_pairs_to_dict,
     parse_float=_reject_float,
@@ -79,6 +84,8 @@ def parse(data: bytes | str) -> Any:
         raise Malformed(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise Malformed("JSON nested too deeply") from None
+    if _SURROGATE_ESCAPE.search(text):
+        encode(value)
     return value
 
 

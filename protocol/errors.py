@@ -18,7 +18,11 @@ code that `specs/protocol.md` defines::
     ├── NotAuthorized          not_authorized
     ├── Retracted              retracted
     ├── KeyRotated             key_rotated
-    └── DecryptionFailed       decryption_failed
+    ├── DecryptionFailed       decryption_failed
+    ├── BadRequestSignature    bad_request_signature
+    ├── StaleSignature         stale_signature
+    ├── ReplayedSignature      replayed_signature
+    └── BadContentDigest       bad_content_digest
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
 """
@@ -92,6 +96,22 @@ class KeyRotated(ProtocolError):
 
 class DecryptionFailed(ProtocolError):
     code = "decryption_failed"
+
+
+class BadRequestSignature(ProtocolError):
+    code = "bad_request_signature"
+
+
+class StaleSignature(ProtocolError):
+    code = "stale_signature"
+
+
+class ReplayedSignature(ProtocolError):
+    code = "replayed_signature"
+
+
+class BadContentDigest(ProtocolError):
+    code = "bad_content_digest"
 
 
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())

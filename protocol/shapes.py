@@ -1,0 +1,291 @@
+"""The shapes a body field can take, each as a checker plus its own description.
+
+A shape checks one JSON value (`check(value, path)` raises `InvalidBody` with
+a sentence that starts with the field's path), describes itself as JSON Schema
+2020-12 (`schema(defs)`) and for the spec's field tables (`kind`,
+`constraints`). One object carries all three so that the code, the schemas in
+`specs/schemas/` and the tables in `specs/protocol.md` cannot drift apart.
+
+Type checks use `type(x) is int`, not `isinstance`: `True` is an int in
+Python but a boolean in JSON, and a boolean is never a valid count or time.
+"""
+
+import functools
+import re
+from typing import Any
+
+from protocol import money
+from protocol.errors import InvalidBody
+from protocol.identity import is_did
+from protocol.money import json_kind
+
+MAX_SAFE_INTEGER = 2**53 - 1
+_MISSING = object()
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_NON_BLANK = re.compile(r"\S")
+_DID_LENGTH = 56  # "did:key:z" + 47 base58 digits: the length of every Ed25519 did:key
+
+
+class Shape:
+    """A field's constraints. Subclasses set `kind` and `constraints` for the spec."""
+
+    kind = "any"
+    constraints = ""
+
+    def check(self, value: Any, path: str) -> None:
+        raise NotImplementedError
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class Text(Shape):
+    """A human-written string of at most `max` code points."""
+
+    kind = "string"
+
+    def __init__(self, max: int, *, non_blank: bool = False, one_line: bool = False, min: int = 0):
+        self.max, self.min, self.non_blank, self.one_line = max, min, non_blank, one_line
+        self.length = f"{min}..{max} characters" if min else f"at most {max} characters"
+        notes = [self.length]
+        if non_blank:
+            notes.append("not blank")
+        if one_line:
+            notes.append("no control characters")
+        self.constraints = ", ".join(notes)
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not str:
+            raise InvalidBody(f"{path}: expected a string, got {json_kind(value)}")
+        if not self.min <= len(value) <= self.max:
+            raise InvalidBody(f"{path}: {len(value)} characters; {self.length} allowed")
+        if self.non_blank and _NON_BLANK.search(value) is None:
+            raise InvalidBody(f"{path}: must not be empty or only whitespace")
+        if self.one_line and _CONTROL.search(value) is not None:
+            raise InvalidBody(f"{path}: must not contain control characters (line breaks, tabs, U+0000-U+001F, U+007F)")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "string", "maxLength": self.max}
+        if self.min:
+            out["minLength"] = self.min
+        if self.non_blank:
+            out["pattern"] = r"\S"
+        if self.one_line:
+            out["not"] = {"pattern": "[\\u0000-\\u001f\\u007f]"}
+        return out
+
+
+class Pattern(Shape):
+    """A string matching a regular expression (written so that Python and ECMA-262 agree)."""
+
+    def __init__(self, name: str, regex: str, max: int, what: str, kind: str | None = None, min: int = 0):
+        self.name, self.regex, self.min, self.max, self.what = name, regex, min, max, what
+        self.kind = kind or name
+        self.constraints = f"{what}; at most {max} characters" if kind is None or kind == "string" else ""
+        self._match = re.compile(regex).fullmatch
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not str:
+            raise InvalidBody(f"{path}: expected {self.what}, got {json_kind(value)}")
+        if not self.min <= len(value) <= self.max or self._match(value) is None:
+            raise InvalidBody(f"{path}: {value[:80]!r} is not {self.what}")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        defs[self.name] = {"description": self.what, "type": "string",
+                           "maxLength": self.max, "pattern": f"^{self.regex}$"}
+        if self.min:
+            defs[self.name]["minLength"] = self.min
+        return {"$ref": f"#/$defs/{self.name}"}
+
+
+class Did(Shape):
+    """An Ed25519 did:key (the multicodec prefix and key length are checked by decoding)."""
+
+    kind = "did"
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not str:
+            raise InvalidBody(f"{path}: expected a did:key string, got {json_kind(value)}")
+        if len(value) != _DID_LENGTH or not _cached_is_did(value):
+            raise InvalidBody(f"{path}: {value[:80]!r} is not an Ed25519 did:key")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        defs["did"] = {
+            "description": "an Ed25519 did:key. The pattern admits a few strings that decode to "
+                           "another multicodec; implementations MUST also decode and check the prefix ed01.",
+            "type": "string", "pattern": "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$"}
+        return {"$ref": "#/$defs/did"}
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_is_did(value: str) -> bool:
+    # The same few dids (authors, hubs, coordinators) recur in every object;
+    # decoding base58 each time would dominate validation.
+    return is_did(value)
+
+
+class Enum(Shape):
+    """One of a fixed set of strings."""
+
+    kind = "string"
+
+    def __init__(self, *values: str):
+        self.values = frozenset(values)
+        self.ordered = values
+        self.constraints = "one of " + ", ".join(f'`"{v}"`' for v in values)
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not str or value not in self.values:
+            shown = repr(value[:80]) if type(value) is str else json_kind(value)
+            raise InvalidBody(f"{path}: {shown} is not one of {', '.join(self.ordered)}")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "string", "enum": list(self.ordered)}
+
+
+class Int(Shape):
+    """An integer in [min, max]; never a boolean."""
+
+    kind = "integer"
+
+    def __init__(self, min: int = 0, max: int = MAX_SAFE_INTEGER, name: str | None = None):
+        self.min, self.max, self.name = min, max, name
+        self.kind = name or "integer"
+        self.constraints = "" if name else f"{min}..{max}"
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not int:
+            raise InvalidBody(f"{path}: expected an integer, got {json_kind(value)}")
+        if not self.min <= value <= self.max:
+            raise InvalidBody(f"{path}: {value} is outside {self.min}..{self.max}")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        out = {"type": "integer", "minimum": self.min, "maximum": self.max}
+        if self.name is None:
+            return out
+        defs[self.name] = {"description": "integer Unix seconds", **out}
+        return {"$ref": f"#/$defs/{self.name}"}
+
+
+class Money(Shape):
+    """`{"amount": decimal string, "currency": ISO 4217 code}`; see `protocol.money`."""
+
+    kind = "money"
+
+    def check(self, value: Any, path: str) -> None:
+        money.check_money(value, path)
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        listed = sorted(money.MINOR_UNITS)
+        by_digits: dict[int, list[str]] = {}
+        for code in listed:
+            by_digits.setdefault(money.MINOR_UNITS[code], []).append(code)
+
+        def amount_for(digits: int) -> dict[str, Any]:
+            fraction = f"(\\.[0-9]{{1,{digits}}})?" if digits else ""
+            return {"properties": {"amount": {"pattern": f"^(0|[1-9][0-9]{{0,14}}){fraction}$"}}}
+
+        rules = [{"if": {"properties": {"currency": {"enum": codes}}}, "then": amount_for(digits)}
+                 for digits, codes in sorted(by_digits.items())]
+        rules.append({"if": {"properties": {"currency": {"not": {"enum": listed}}}},
+                      "then": amount_for(money.DEFAULT_MINOR_UNITS)})
+        defs["money"] = {
+            "description": "a non-negative decimal amount with at most as many fraction digits "
+                           "as the currency's ISO 4217 minor units (2 unless listed here)",
+            "type": "object", "required": ["amount", "currency"], "additionalProperties": False,
+            "properties": {"amount": {"type": "string", "pattern": money.AMOUNT_PATTERN},
+                           "currency": {"type": "string", "pattern": money.CURRENCY_PATTERN}},
+            "allOf": rules}
+        return {"$ref": "#/$defs/money"}
+
+
+class ListOf(Shape):
+    """An array of `min`..`max` items of one shape; `distinct` is True or a member name."""
+
+    def __init__(self, item: Shape, min: int = 0, max: int = 50, distinct: bool | str = True):
+        self.item, self.min, self.max, self.distinct = item, min, max, distinct
+        self.kind = f"[{item.kind}]"
+        notes = [f"{min}..{max} items"]
+        if distinct is True:
+            notes.append("distinct")
+        elif distinct:
+            notes.append(f"distinct `{distinct}`")
+        if item.constraints:
+            notes.append(f"each {item.constraints}")
+        self.constraints = ", ".join(notes)
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not list:
+            raise InvalidBody(f"{path}: expected an array, got {json_kind(value)}")
+        if not self.min <= len(value) <= self.max:
+            raise InvalidBody(f"{path}: {len(value)} items; {self.min}..{self.max} allowed")
+        check = self.item.check
+        for index, item in enumerate(value):
+            check(item, f"{path}[{index}]")
+        if self.distinct is True:
+            if len(set(value)) != len(value):
+                raise InvalidBody(f"{path}: items must be distinct; {_first_repeat(value)!r} appears twice")
+        elif self.distinct:
+            keys = [item[self.distinct] for item in value]
+            if len(set(keys)) != len(keys):
+                raise InvalidBody(f"{path}: {self.distinct} must be distinct; {_first_repeat(keys)!r} appears twice")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": "array", "items": self.item.schema(defs),
+                               "minItems": self.min, "maxItems": self.max}
+        if self.distinct is True:
+            out["uniqueItems"] = True
+        return out
+
+
+class Obj(Shape):
+    """A JSON object with known members `{name: (shape, required)}`; other members are allowed."""
+
+    kind = "object"
+
+    def __init__(self, members: dict[str, tuple[Shape, bool]]):
+        self.members = members
+        self._table = tuple((name, shape, required) for name, (shape, required) in members.items())
+        self.constraints = "{" + ", ".join(n if r else n + "?" for n, (_, r) in members.items()) + "}"
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not dict:
+            raise InvalidBody(f"{path}: expected an object, got {json_kind(value)}")
+        get = value.get
+        for name, shape, required in self._table:
+            member = get(name, _MISSING)
+            if member is _MISSING:
+                if required:
+                    raise InvalidBody(f"{path}.{name}: required field is missing")
+                continue
+            shape.check(member, f"{path}.{name}")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "object",
+                "required": [name for name, (_, required) in self.members.items() if required],
+                "properties": {name: shape.schema(defs) for name, (shape, _) in self.members.items()}}
+
+
+def _first_repeat(values: list[Any]) -> Any:
+    seen = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+SLUG = Pattern("slug", r"[a-z0-9]+(?:-[a-z0-9]+)*", 64,
+               "a slug: lowercase letters and digits in runs joined by single hyphens", kind="slug")
+OBJECT_ID = Pattern("object_id", r"[0-9a-f]{64}", 64, "an object id: 64 lowercase hex digits", kind="id")
+SHA256 = Pattern("sha256", r"[0-9a-f]{64}", 64, "a SHA-256 digest: 64 lowercase hex digits", kind="sha256")
+URL = Pattern("url", r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:[/?#][!-~]*)?", 2048,
+              "an absolute http or https URL, ASCII without spaces (percent-encode the rest)", kind="url")
+BASE64URL = Pattern("base64url", r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?", 65536,
+                    "non-empty unpadded base64url (RFC 4648 section 5)", kind="base64url", min=2)
+MEDIA_TYPE = Pattern("media_type", r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*", 255,
+                     "a media type: type/subtype without parameters", kind="string")
+DID = Did()
+MONEY = Money()
+TIMESTAMP = Int(0, MAX_SAFE_INTEGER, name="timestamp")
+SKILLS = ListOf(Text(50, min=1, non_blank=True, one_line=True), max=50)
