@@ -1,16 +1,211 @@
-"""Per-type body validation (being written; see specs/protocol.md)."""
+"""Per-type body validation: one table row per object type.
 
-from typing import Any, Mapping
+Each type lists its fields as shapes (`protocol.shapes`) and the rules that
+relate fields to each other or to the envelope's `created_at`. Members a type
+does not define are accepted and kept: they are covered by the signature, so
+newer optional fields can roll out without a protocol version; a known member
+with the wrong shape is `invalid_body`. The same table generates the JSON
+Schemas in `specs/schemas/` and the field tables in `specs/protocol.md`.
 
-from protocol.errors import InvalidBody
+Only single-object rules live here. Rules that need other objects (a review's
+author was party to the contract, a claim's lease) belong to `protocol.rules`.
+"""
 
-OBJECT_TYPES = frozenset({
-    "profile", "hub", "category", "endorsement", "offer", "project", "task",
-    "claim", "proposal", "contract", "sign", "delivery", "acceptance",
-    "payment", "review", "retract", "key_rotation", "message",
-})
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+from protocol import money
+from protocol.errors import InvalidBody, UnknownType
+from protocol.shapes import (
+    CIPHERTEXT, DID, MEDIA_TYPE, MONEY, NONCE, OBJECT_ID, SHA256, SKILLS, SLUG, TIMESTAMP, URL,
+    WRAPPED_KEY, Enum, Int, ListOf, Obj, Text,
+)
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A constraint beyond one field's shape; `text` is its MUST sentence in the spec."""
+
+    text: str
+    check: Callable[[Body, int], None]
+    schema: dict[str, Any] | None = None  # set when JSON Schema can express the rule
+
+
+@dataclass(frozen=True)
+class BodyType:
+    """An object type: what it is for, its fields and its cross-field rules."""
+
+    name: str
+    purpose: str
+    fields: Obj
+    rules: tuple[Rule, ...] = ()
+    notes: Mapping[str, str] | None = None  # extra words for a field's row in the spec table
+
+
+# --- shared field shapes ---------------------------------------------------
+
+NAME = Text(100, non_blank=True, one_line=True)
+TITLE = Text(200, non_blank=True, one_line=True)
+DESCRIPTION = Text(10000, non_blank=True)
+NOTE = Text(2000)
+
+
+def _after_created(field: str, optional: bool = False) -> Rule:
+    def check(body: Body, created_at: int) -> None:
+        value = body.get(field)
+        if value is None and optional:
+            return
+        if value <= created_at:
+            raise InvalidBody(f"body.{field}: {value} is not after created_at ({created_at})")
+    when = "When present, " if optional else ""
+    return Rule(f"{when}`{field}` MUST be later than the envelope's `created_at`.", check)
+
+
+def _parent_differs(body: Body, created_at: int) -> None:
+    if body.get("parent") == body["slug"]:
+        raise InvalidBody(f"body.parent: a category cannot be its own parent ({body['slug']!r})")
+
+
+def _reason_when_rejected(body: Body, created_at: int) -> None:
+    if body["decision"] == "reject" and not (body.get("reason") or "").strip():
+        raise InvalidBody("body.reason: required (and not blank) when decision is reject")
+
+
+def _confirms_iff_confirmed(body: Body, created_at: int) -> None:
+    confirmed = body["kind"] == "confirmed"
+    if confirmed and "confirms" not in body:
+        raise InvalidBody("body.confirms: required when kind is confirmed (the id of the sent payment)")
+    if not confirmed and "confirms" in body:
+        raise InvalidBody("body.confirms: only a payment of kind confirmed names the payment it confirms")
+
+
+def _milestones_fit(body: Body, created_at: int) -> None:
+    price = body["price"]
+    currency, deadline = price["currency"], body["deadline"]
+    total = 0
+    for index, milestone in enumerate(body["milestones"]):
+        path = f"body.milestones[{index}]"
+        if milestone["amount"]["currency"] != currency:
+            raise InvalidBody(f"{path}.amount.currency: {milestone['amount']['currency']} differs "
+                              f"from the price's currency {currency}")
+        if not created_at < milestone["due"] <= deadline:
+            raise InvalidBody(f"{path}.due: {milestone['due']} is not after created_at ({created_at}) "
+                              f"and at or before the deadline ({deadline})")
+        total += money.in_minor_units(milestone["amount"])
+    if total != money.in_minor_units(price):
+        raise InvalidBody(f"body.milestones: amounts add up to {money.format_minor_units(total, currency)} "
+                          f"{currency}, not the price {price['amount']} {currency}")
+
+
+_REASON_SCHEMA = {"if": {"required": ["decision"], "properties": {"decision": {"const": "reject"}}},
+                  "then": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}}}
+_CONFIRMS_SCHEMA = {"if": {"required": ["kind"], "properties": {"kind": {"const": "confirmed"}}},
+                    "then": {"required": ["confirms"]}, "else": {"not": {"required": ["confirms"]}}}
+
+
+def _type(name: str, purpose: str, members: dict[str, tuple[Any, bool]],
+          rules: tuple[Rule, ...] = (), notes: Mapping[str, str] | None = None) -> BodyType:
+    return BodyType(name, purpose, Obj(members), rules, notes)
+
+
+R, O = True, False  # required, optional: keeps the tables readable
+
+BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
+    _type("profile", "Who the author is and what they do. Replaceable: the latest per author wins.", {
+        "name": (NAME, R), "bio": (Text(5000), O), "skills": (SKILLS, O),
+        "categories": (ListOf(SLUG, max=50), O), "location": (Text(200, one_line=True), O),
+        "links": (ListOf(URL, max=20), O), "hubs": (ListOf(URL, max=20), O)},
+        notes={"hubs": "the hubs the author publishes to"}),
+    _type("hub", "A hub announcement: where it listens and which categories it aggregates. Replaceable.", {
+        "url": (URL, R), "name": (NAME, R), "categories": (ListOf(SLUG, 1, 100), R),
+        "policy": (NOTE, O)}, notes={"url": "the hub's base URL", "policy": "moderation policy, short"}),
+    _type("category", "A category of work, optionally under a parent category.", {
+        "slug": (SLUG, R), "name": (NAME, R), "description": (Text(10000), O), "parent": (SLUG, O)},
+        rules=(Rule("`parent` MUST differ from `slug`.", _parent_differs),)),
+    _type("endorsement", "The author (a category leader or expert) attests a participant's expertise.", {
+        "subject": (DID, R), "category": (SLUG, R), "level": (Enum("expert", "leader"), R),
+        "note": (NOTE, O)}),
+    _type("offer", "A service the author offers, at a price per unit.", {
+        "category": (SLUG, R), "title": (TITLE, R), "description": (DESCRIPTION, R),
+        "skills": (SKILLS, O), "price": (MONEY, R), "unit": (Enum("hour", "day", "fixed"), R)}),
+    _type("project", "Work the author wants done, run by a coordinator.", {
+        "category": (SLUG, R), "title": (TITLE, R), "description": (DESCRIPTION, R),
+        "budget": (MONEY, R), "deadline": (TIMESTAMP, R), "coordinator": (DID, R), "skills": (SKILLS, O)},
+        rules=(_after_created("deadline"),)),
+    _type("task", "A microchunk of a project that a peer can claim.", {
+        "project": (OBJECT_ID, R), "category": (SLUG, R), "title": (TITLE, R),
+        "description": (DESCRIPTION, R), "budget": (MONEY, R), "deadline": (TIMESTAMP, R),
+        "depends_on": (ListOf(OBJECT_ID, max=100), R), "claim_lease": (Int(60, 2_592_000), R),
+        "skills": (SKILLS, O)},
+        rules=(_after_created("deadline"),),
+        notes={"depends_on": "ids of tasks that must be accepted first", "claim_lease": "seconds"}),
+    _type("claim", "The author self-selects a task; the lease runs `claim_lease` seconds from `created_at`.", {
+        "task": (OBJECT_ID, R), "project": (OBJECT_ID, R), "note": (NOTE, O)}),
+    _type("proposal", "A bid on a project, task or offer.", {
+        "target": (OBJECT_ID, R), "category": (SLUG, R), "price": (MONEY, R),
+        "message": (DESCRIPTION, R), "deliver_by": (TIMESTAMP, O)},
+        rules=(_after_created("deliver_by", optional=True),),
+        notes={"target": "id of a project, task or offer"}),
+    _type("contract", "An agreement between parties; in force once every party has signed it.", {
+        "parties": (ListOf(Obj({"did": (DID, R), "role": (SLUG, R)}), 2, 20, distinct="did"), R),
+        "scope": (ListOf(OBJECT_ID, 1, 100), R), "terms": (Text(30000, non_blank=True), R),
+        "price": (MONEY, R),
+        "milestones": (ListOf(Obj({"key": (SLUG, R), "title": (TITLE, R), "amount": (MONEY, R),
+                                   "due": (TIMESTAMP, R)}), 1, 50, distinct="key"), R),
+        "deadline": (TIMESTAMP, R), "dispute_resolver": (DID, R),
+        "hub_fee": (Obj({"hub": (DID, R), "bps": (Int(0, 10_000), R)}), O), "category": (SLUG, O)},
+        rules=(_after_created("deadline"),
+               Rule("Every milestone's `amount` MUST be in the price's currency, its `due` MUST be later "
+                    "than `created_at` and not later than `deadline`, and the amounts MUST add up to "
+                    "the price exactly.", _milestones_fit)),
+        notes={"parties[].role": 'usually "client", "supplier", "coordinator" or "resolver"',
+               "scope": "ids of the projects, tasks, offers or proposals covered",
+               "hub_fee.bps": "basis points of each milestone paid to the hub"}),
+    _type("sign", "The author, a party, accepts a contract.", {"contract": (OBJECT_ID, R)}),
+    _type("delivery", "The author delivers a milestone: an artifact by digest and location.", {
+        "contract": (OBJECT_ID, R), "milestone": (SLUG, R),
+        "artifact": (Obj({"sha256": (SHA256, R), "location": (URL, R), "size": (Int(), O),
+                          "media_type": (MEDIA_TYPE, O)}), R)},
+        notes={"milestone": "a milestone `key` of the contract", "artifact.size": "bytes"}),
+    _type("acceptance", "The author accepts or rejects a delivery.", {
+        "delivery": (OBJECT_ID, R), "decision": (Enum("accept", "reject"), R), "reason": (NOTE, O)},
+        rules=(Rule('`reason` MUST be present and not blank when `decision` is "reject".',
+                    _reason_when_rejected, _REASON_SCHEMA),)),
+    _type("payment", "The payer records a milestone payment (sent); the payee confirms it.", {
+        "contract": (OBJECT_ID, R), "milestone": (SLUG, R), "amount": (MONEY, R),
+        "kind": (Enum("sent", "confirmed"), R), "confirms": (OBJECT_ID, O),
+        "reference": (Text(200, one_line=True), O)},
+        rules=(Rule('`confirms` (the id of the sent payment) MUST be present when `kind` is "confirmed" '
+                    "and MUST be absent otherwise.", _confirms_iff_confirmed, _CONFIRMS_SCHEMA),),
+        notes={"reference": "e.g. a bank transfer reference"}),
+    _type("review", "The author rates another party of a completed contract.", {
+        "contract": (OBJECT_ID, R), "subject": (DID, R), "rating": (Int(1, 5), R),
+        "text": (Text(5000), O)}),
+    _type("retract", "The author withdraws one of their own objects.", {
+        "target": (OBJECT_ID, R), "reason": (NOTE, O)}),
+    _type("key_rotation", "The author's key names its successor.", {"successor": (DID, R)}),
+    _type("message", "An end-to-end encrypted object for named recipients (see the encryption section).", {
+        "recipients": (ListOf(Obj({"to": (DID, R), "key": (WRAPPED_KEY, R)}), 1, 20, distinct="to"), R),
+        "nonce": (NONCE, R), "ciphertext": (CIPHERTEXT, R)},
+        notes={"recipients[].key": "the content key boxed for `to`", "nonce": "the content nonce",
+               "ciphertext": "the sender's signed object, sealed with the content key"}),
+)}
+
+OBJECT_TYPES = frozenset(BODY_TYPES)
 
 
 def validate_body(type_: str, body: Mapping[str, Any], created_at: int) -> None:
-    if not isinstance(body, dict):
-        raise InvalidBody("body must be an object")
+    """Check `body` against the rules of `type_`; raise `InvalidBody` naming the field.
+
+    `created_at` is the envelope's, for rules such as "deadline is later than
+    created_at". Members the type does not define are accepted untouched.
+    Raises `UnknownType` for a type outside `OBJECT_TYPES`.
+    """
+    spec = BODY_TYPES.get(type_)
+    if spec is None:
+        raise UnknownType(f"unknown object type {type_!r}")
+    spec.fields.check(body, "body")
+    for rule in spec.rules:
+        rule.check(body, created_at)

@@ -114,5 +114,9 @@ class BadContentDigest(ProtocolError):
     code = "bad_content_digest"
 
 
+class InvalidSyncMessage(ProtocolError):
+    code = "invalid_sync_message"
+
+
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())
 ALL_CODES = frozenset(cls.code for cls in ALL_ERRORS)

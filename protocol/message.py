@@ -40,6 +40,7 @@ KEY_BYTES = 32  # content key
 NONCE_BYTES = 24  # body nonce and every box nonce
 MAC_BYTES = 16
 WRAPPED_KEY_BYTES = KEY_BYTES + MAC_BYTES
+MAX_RECIPIENTS = 20  # the same bound as the message body's shape in protocol.bodies
 BODY_KEYS = frozenset({"recipients", "nonce", "ciphertext"})
 RECIPIENT_KEYS = frozenset({"to", "key"})
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
@@ -149,8 +150,10 @@ def parse_body(body: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str, b
     Raises `InvalidBody` with the first problem found. Does no cryptography,
     so hubs can run it on messages they cannot read.
     """
-    if not isinstance(body, dict) or body.keys() != BODY_KEYS:
-        raise InvalidBody("a message body has exactly the members recipients, nonce and ciphertext")
+    # Unknown members are ignored, as everywhere in version 1 (spec: versioning);
+    # none of them takes part in decryption, and the outer signature covers them.
+    if not isinstance(body, dict) or not BODY_KEYS <= body.keys():
+        raise InvalidBody("a message body needs the members recipients, nonce and ciphertext")
     nonce = b64url_decode(body["nonce"], "nonce")
     if len(nonce) != NONCE_BYTES:
         raise InvalidBody(f"nonce must be {NONCE_BYTES} bytes, not {len(nonce)}")
@@ -162,8 +165,8 @@ def parse_body(body: Mapping[str, Any]) -> tuple[bytes, bytes, list[tuple[str, b
         raise InvalidBody("recipients must be a list")
     entries = []
     for index, entry in enumerate(recipients):
-        if not isinstance(entry, dict) or entry.keys() != RECIPIENT_KEYS:
-            raise InvalidBody(f"recipients[{index}] must have exactly the members to and key")
+        if not isinstance(entry, dict) or not RECIPIENT_KEYS <= entry.keys():
+            raise InvalidBody(f"recipients[{index}] needs the members to and key")
         wrapped = b64url_decode(entry["key"], f"recipients[{index}].key")
         if len(wrapped) != WRAPPED_KEY_BYTES:
             raise InvalidBody(f"recipients[{index}].key must be {WRAPPED_KEY_BYTES} bytes, not {len(wrapped)}")
@@ -211,6 +214,8 @@ def open_object(recipient: Identity, outer: SignedObject, now: int) -> SignedObj
 def _check_recipient_list(recipients: list[Any]) -> None:
     if not recipients:
         raise InvalidBody("a message needs at least one recipient")
+    if len(recipients) > MAX_RECIPIENTS:
+        raise InvalidBody(f"a message has at most {MAX_RECIPIENTS} recipients, not {len(recipients)}")
     for index, did in enumerate(recipients):
         if not is_did(did):
             raise InvalidBody(f"recipients[{index}] is not an Ed25519 did:key")

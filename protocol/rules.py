@@ -79,7 +79,7 @@ def current_key(did: str, binding: Mapping[str, SignedObject]) -> str:
     key = did
     while (rotation := binding.get(key)) is not None:
         successor = rotation.body["successor"]
-        if successor == key:
+        if successor in visited:
             break
         visited.add(successor)
         key = successor

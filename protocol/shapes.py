@@ -22,7 +22,7 @@ from protocol.money import json_kind
 MAX_SAFE_INTEGER = 2**53 - 1
 _MISSING = object()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_NON_BLANK = re.compile(r"\S")
+_JUST_STR = {str}
 _DID_LENGTH = 56  # "did:key:z" + 47 base58 digits: the length of every Ed25519 did:key
 
 
@@ -34,6 +34,18 @@ class Shape:
 
     def check(self, value: Any, path: str) -> None:
         raise NotImplementedError
+
+    def ok(self, value: Any) -> bool:
+        """Whether `check` would pass; a fast path that builds no path strings."""
+        try:
+            self.check(value, "")
+        except InvalidBody:
+            return False
+        return True
+
+    def ok_all(self, values: list[Any]) -> bool:
+        """Whether every item of `values` passes; shapes override it with C-level loops."""
+        return all(map(self.ok, values))
 
     def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -54,12 +66,27 @@ class Text(Shape):
             notes.append("no control characters")
         self.constraints = ", ".join(notes)
 
+    def ok(self, value: Any) -> bool:
+        return (type(value) is str and self.min <= len(value) <= self.max
+                and (not self.non_blank or (value != "" and not value.isspace()))
+                and (not self.one_line or _CONTROL.search(value) is None))
+
+    def ok_all(self, values: list[Any]) -> bool:
+        if not values:
+            return True
+        if set(map(type, values)) != _JUST_STR:
+            return False
+        lengths = list(map(len, values))
+        return (self.min <= min(lengths) and max(lengths) <= self.max
+                and (not self.non_blank or ("" not in values and not any(map(str.isspace, values))))
+                and (not self.one_line or _CONTROL.search("".join(values)) is None))
+
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
             raise InvalidBody(f"{path}: expected a string, got {json_kind(value)}")
         if not self.min <= len(value) <= self.max:
             raise InvalidBody(f"{path}: {len(value)} characters; {self.length} allowed")
-        if self.non_blank and _NON_BLANK.search(value) is None:
+        if self.non_blank and (value == "" or value.isspace()):
             raise InvalidBody(f"{path}: must not be empty or only whitespace")
         if self.one_line and _CONTROL.search(value) is not None:
             raise InvalidBody(f"{path}: must not contain control characters (line breaks, tabs, U+0000-U+001F, U+007F)")
@@ -83,6 +110,17 @@ class Pattern(Shape):
         self.kind = kind or name
         self.constraints = f"{what}; at most {max} characters" if kind is None or kind == "string" else ""
         self._match = re.compile(regex).fullmatch
+
+    def ok(self, value: Any) -> bool:
+        return type(value) is str and self.min <= len(value) <= self.max and self._match(value) is not None
+
+    def ok_all(self, values: list[Any]) -> bool:
+        if not values:
+            return True
+        if set(map(type, values)) != _JUST_STR:
+            return False
+        lengths = list(map(len, values))
+        return self.min <= min(lengths) and max(lengths) <= self.max and all(map(self._match, values))
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
@@ -219,9 +257,10 @@ class ListOf(Shape):
             raise InvalidBody(f"{path}: expected an array, got {json_kind(value)}")
         if not self.min <= len(value) <= self.max:
             raise InvalidBody(f"{path}: {len(value)} items; {self.min}..{self.max} allowed")
-        check = self.item.check
-        for index, item in enumerate(value):
-            check(item, f"{path}[{index}]")
+        if not self.item.ok_all(value):
+            check = self.item.check  # slow path, only to name the bad item
+            for index, item in enumerate(value):
+                check(item, f"{path}[{index}]")
         if self.distinct is True:
             if len(set(value)) != len(value):
                 raise InvalidBody(f"{path}: items must be distinct; {_first_repeat(value)!r} appears twice")
@@ -235,6 +274,9 @@ class ListOf(Shape):
                                "minItems": self.min, "maxItems": self.max}
         if self.distinct is True:
             out["uniqueItems"] = True
+        elif self.distinct:
+            out["description"] = (f"`{self.distinct}` MUST be distinct across items "
+                                  "(JSON Schema cannot say so; implementations check it)")
         return out
 
 
@@ -246,7 +288,6 @@ class Obj(Shape):
     def __init__(self, members: dict[str, tuple[Shape, bool]]):
         self.members = members
         self._table = tuple((name, shape, required) for name, (shape, required) in members.items())
-        self.constraints = "{" + ", ".join(n if r else n + "?" for n, (_, r) in members.items()) + "}"
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not dict:
@@ -281,8 +322,15 @@ OBJECT_ID = Pattern("object_id", r"[0-9a-f]{64}", 64, "an object id: 64 lowercas
 SHA256 = Pattern("sha256", r"[0-9a-f]{64}", 64, "a SHA-256 digest: 64 lowercase hex digits", kind="sha256")
 URL = Pattern("url", r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:[/?#][!-~]*)?", 2048,
               "an absolute http or https URL, ASCII without spaces (percent-encode the rest)", kind="url")
-BASE64URL = Pattern("base64url", r"(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2,3})?", 65536,
-                    "non-empty unpadded base64url (RFC 4648 section 5)", kind="base64url", min=2)
+_B64 = "[A-Za-z0-9_-]"
+# Canonical unpadded base64url: the last character may not carry set unused bits,
+# so every byte string has one spelling (and one object id).
+CIPHERTEXT = Pattern("ciphertext", rf"(?:{_B64}{{4}})*(?:{_B64}[AQgw]|{_B64}{{2}}[AEIMQUYcgkosw048])?", 65536,
+                     "canonical unpadded base64url (RFC 4648 section 5, unused bits zero) of at least 16 bytes",
+                     kind="base64url", min=22)
+NONCE = Pattern("nonce", rf"{_B64}{{32}}", 32, "a 24-byte nonce in base64url (32 characters)", kind="base64url")
+WRAPPED_KEY = Pattern("wrapped_key", rf"{_B64}{{64}}", 64,
+                      "a 48-byte boxed content key in base64url (64 characters)", kind="base64url")
 MEDIA_TYPE = Pattern("media_type", r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*", 255,
                      "a media type: type/subtype without parameters", kind="string")
 DID = Did()

@@ -155,15 +155,16 @@ def _add_object_vectors(inner: envelope.SignedObject, messages: dict[str, Any], 
     for label, sender, obj in (("m2", "alice", outer), ("m3", "dave", rewrapped)):
         messages[label] = _sealed(label, sender, ["alice", "bob"], inner.wire)
         assert messages[label]["body"] == obj.body
-        messages[label]["object"] = obj.as_dict()
+        messages[label]["created_at"] = CREATED_AT
+        messages[label]["object"] = obj.as_dict()  # the signed outer envelope the object vectors open
     vectors += [
         {"name": "object_bob_opens", "description": "Bob opens Alice's message object and gets her proposal.",
          "message": "m2", "kind": "object",
-         "open": {"reader": "bob", "object": outer.as_dict(), "now": CREATED_AT,
+         "open": {"reader": "bob", "now": CREATED_AT,
                   "expect": {"inner_id": inner.id, "inner_wire": inner.wire.decode("utf-8")}}},
         {"name": "object_rewrapped", "description": "Dave sends Alice's proposal as his own: not_authorized.",
          "message": "m3", "kind": "object",
-         "open": {"reader": "bob", "object": rewrapped.as_dict(), "now": CREATED_AT,
+         "open": {"reader": "bob", "now": CREATED_AT,
                   "expect": {"error": "not_authorized"}}},
     ]
 

@@ -1,0 +1,116 @@
+"""Derived tables: state computed from the objects alone, so it can be rebuilt.
+
+A derived table registers a `Derived` once, at import. The store calls its
+hooks inside the ingest transaction, with the `sqlite_utils.Database` of the
+writer connection as the first argument:
+
+- `create(db)`: create the table(s) and indexes; must be idempotent
+  (`CREATE ... IF NOT EXISTS`).
+- `apply(db, obj, hidden)`: one object was stored (`obj` is a
+  `protocol.envelope.SignedObject`). Called after the object's row is in
+  `objects`, so `SELECT seq FROM objects WHERE id = ?` finds it. During ingest
+  `hidden` is always False; during a rebuild it is True for objects that were
+  retracted or signed by a rotated-out key, and `apply(db, obj, True)` must
+  leave the table exactly as `apply(db, obj, False)` followed by
+  `hide(db, obj.id)` would.
+- `hide(db, object_id)`: a stored object became hidden (retracted, or its key
+  was rotated out). Called after `objects.hidden_by` is set.
+- `drop(db)`: remove the table(s) (`DROP ... IF EXISTS`).
+- `version`: bump it when the table's shape or meaning changes; on the next
+  open the table is dropped and rebuilt from the objects.
+
+Hooks must not commit, roll back or call sqlite-utils write helpers that
+open transactions of their own outside a savepoint (sqlite-utils nests
+correctly; `conn.commit()` would not). Hooks run in registration order; the
+core registers `current_versions` first.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from sqlite_utils import Database
+
+from protocol.envelope import SignedObject
+from storage.errors import UnknownDerived
+
+_REPLAY_CHUNK = 2_000
+
+
+@dataclass(frozen=True)
+class Derived:
+    name: str
+    create: Callable[[Database], None]
+    apply: Callable[[Database, SignedObject, bool], None]
+    hide: Callable[[Database, str], None]
+    drop: Callable[[Database], None]
+    version: int = 1
+
+
+_registry: dict[str, Derived] = {}
+
+
+def register(derived: Derived) -> Derived:
+    """Add (or replace, by name) a derived table; returns it for use as a decorator target."""
+    _registry[derived.name] = derived
+    return derived
+
+
+def unregister(name: str) -> None:
+    _registry.pop(name, None)
+
+
+def registered() -> tuple[Derived, ...]:
+    return tuple(_registry.values())
+
+
+def signed_from_wire(wire: bytes) -> SignedObject:
+    """Rebuild a SignedObject from stored bytes (verified when it arrived; not re-verified)."""
+    value = json.loads(wire)
+    return SignedObject(value["id"], value["type"], value["author"], value["created_at"],
+                        value["body"], value["sig"], bytes(wire))
+
+
+def ensure(db: Database) -> list[str]:
+    """Create missing derived tables and rebuild those whose version changed.
+
+    Runs inside the caller's transaction. Returns the names it rebuilt.
+    """
+    known = dict(db.execute("SELECT name, version FROM derived_tables").fetchall())
+    stale = [d for d in _registry.values() if known.get(d.name) != d.version]
+    if stale:
+        _rebuild(db, stale)
+    return [d.name for d in stale]
+
+
+def rebuild(db: Database, names: Iterable[str] | None = None) -> None:
+    """Drop and recompute derived tables (all, or those named) from the objects.
+
+    Runs inside the caller's transaction: readers see the old tables or the
+    new ones, never a half-built index.
+    """
+    if names is None:
+        chosen = list(_registry.values())
+    else:
+        unknown = sorted(set(names) - _registry.keys())
+        if unknown:
+            raise UnknownDerived(f"no derived table named {', '.join(unknown)} is registered")
+        chosen = [d for d in _registry.values() if d.name in set(names)]
+    _rebuild(db, chosen)
+
+
+def _rebuild(db: Database, chosen: list[Derived]) -> None:
+    for d in chosen:
+        d.drop(db)
+        d.create(db)
+    # Replay in seq order, streaming: a hub's millions of objects never sit in memory.
+    cursor = db.conn.execute("SELECT wire, hidden_by IS NOT NULL FROM objects ORDER BY seq")
+    while rows := cursor.fetchmany(_REPLAY_CHUNK):
+        for wire, hidden in rows:
+            obj = signed_from_wire(wire)
+            for d in chosen:
+                d.apply(db, obj, bool(hidden))
+    db.conn.executemany(
+        "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
+        [(d.name, d.version) for d in chosen])

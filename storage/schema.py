@@ -1,0 +1,144 @@
+"""Opening a database: connection settings and ordered schema migrations.
+
+The schema version lives in `PRAGMA user_version`. `MIGRATIONS[n]` upgrades
+version n to n+1; a migration never changes once released, so a file made by
+any older kinode upgrades step by step. Derived tables (search index,
+current versions, ...) are not migrated: `storage.derived` rebuilds them from
+the objects whenever their own version changes.
+"""
+
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from storage.errors import SchemaTooNew
+
+BUSY_TIMEOUT_MS = 10_000
+WRITER_CACHE_KIB = 16_384   # SQLite page cache, not Python memory: RSS stays bounded at any size
+READER_CACHE_KIB = 8_192
+
+_V1_OBJECTS = """
+CREATE TABLE objects (
+    seq INTEGER PRIMARY KEY,          -- local order: the ?after= cursor
+    id TEXT NOT NULL UNIQUE,
+    type TEXT NOT NULL,
+    author TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    category TEXT,
+    received_at INTEGER NOT NULL,
+    hidden_by TEXT,                   -- id of the retract or key_rotation that hides it
+    wire BLOB NOT NULL                -- the canonical bytes, served back unchanged
+);
+CREATE INDEX objects_by_type ON objects(type, seq);
+CREATE INDEX objects_by_author ON objects(author, seq);
+CREATE INDEX objects_by_category ON objects(category, seq) WHERE category IS NOT NULL;
+CREATE INDEX objects_by_created ON objects(created_at);
+-- every retract ever accepted, applied or still waiting for its target
+CREATE TABLE retractions (
+    target TEXT NOT NULL,
+    author TEXT NOT NULL,
+    retract_id TEXT NOT NULL,
+    PRIMARY KEY (target, author)
+) WITHOUT ROWID;
+-- the earliest rotation of each rotated-out key
+CREATE TABLE key_rotations (
+    author TEXT PRIMARY KEY,
+    rotated_at INTEGER NOT NULL,
+    rotation_id TEXT NOT NULL,
+    successor TEXT
+) WITHOUT ROWID;
+CREATE TABLE derived_tables (name TEXT PRIMARY KEY, version INTEGER NOT NULL) WITHOUT ROWID;
+"""
+
+_V2_OUTBOX = """
+CREATE TABLE outbox (
+    entry_id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    enqueued_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error TEXT,
+    quarantined_at INTEGER,
+    UNIQUE (destination, object_id)
+);
+CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE quarantined_at IS NULL;
+"""
+
+_V3_PEERS = """
+CREATE TABLE peers (
+    did TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    categories TEXT NOT NULL DEFAULT '[]',   -- JSON array of slugs
+    roles TEXT NOT NULL DEFAULT '[]',        -- JSON array: "node", "hub"
+    added_at INTEGER NOT NULL,
+    last_seen INTEGER,
+    failures INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def connect(path: str | Path | None, *, cache_kib: int = WRITER_CACHE_KIB,
+            synchronous: str = "FULL") -> Database:
+    """A connection with kinode's settings; `None` means a private in-memory database.
+
+    Transactions are explicit (isolation_level=None): the writer issues
+    BEGIN IMMEDIATE / COMMIT itself, and sqlite-utils nests its own under
+    savepoints.
+    """
+    target = ":memory:" if path is None else str(path)
+    conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if path is not None:
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute(f"PRAGMA cache_size = -{cache_kib}")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    return Database(conn, execute_plugins=False)
+
+
+def schema_version(db: Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: Database, target: int = SCHEMA_VERSION) -> int:
+    """Bring the schema up to `target`, one committed step per migration.
+
+    Each step re-reads the version under BEGIN IMMEDIATE, so two processes
+    opening the same old file cannot both apply a step.
+    """
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(f"database schema is version {current}; this kinode knows up to {SCHEMA_VERSION}")
+    while current < target:
+        conn = db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = schema_version(db)
+            if current < target:
+                for statement in _statements(MIGRATIONS[current]):
+                    conn.execute(statement)
+                current += 1
+                conn.execute(f"PRAGMA user_version = {current}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+    return current
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (conn.executescript would commit mid-way)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    return [s for s in statements if s]
