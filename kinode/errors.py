@@ -7,6 +7,8 @@ stay HTTP-free)::
     KinodeError (code, status)
     ├── BadUrl                 bad_url             400
     ├── ForbiddenAddress       forbidden_address   403
+    ├── ChallengeFailed        challenge_failed    400
+    ├── DiscoveryFailed        discovery_failed    500
     └── KeystoreError          keystore_error      500
         ├── NoIdentity         no_identity         500
         ├── IdentityExists     identity_exists     409
@@ -37,6 +39,14 @@ class BadUrl(KinodeError):
 
 class ForbiddenAddress(KinodeError):
     code, status = "forbidden_address", 403
+
+
+class ChallengeFailed(KinodeError):
+    code, status = "challenge_failed", 400
+
+
+class DiscoveryFailed(KinodeError):
+    code, status = "discovery_failed", 500
 
 
 class KeystoreError(KinodeError):

@@ -16,8 +16,9 @@ import math
 from collections import OrderedDict
 from dataclasses import dataclass
 
-# Float refills can land a hair under a whole token (0.1 * 10 != 1.0); without
-# this slack "retry after N seconds" would sometimes still be refused at N.
+# Float refills land a hair off whole tokens (0.1 * 3 != 0.3). Admitting a
+# request _EPSILON short, and rounding waits with a tenth of that slack, keeps
+# "retry after N seconds" exact: allowed at N, not at N - 1.
 _EPSILON = 1e-9
 
 
@@ -66,7 +67,7 @@ class RateLimiter:
         if bucket.tokens + _EPSILON >= cost:
             bucket.tokens = max(0.0, bucket.tokens - cost)
             return Decision(True)
-        return Decision(False, max(1, math.ceil((cost - bucket.tokens) / self.rate)))
+        return Decision(False, max(1, math.ceil((cost - bucket.tokens - _EPSILON / 10) / self.rate)))
 
     def __len__(self) -> int:
         """How many buckets are held."""

@@ -30,7 +30,9 @@ class ReplayCache:
         self._by_created: list[tuple[int, str, str]] = []  # heap; may hold superseded items
         self.horizon = -1
 
-    def __len__(self) -> int:
+    @property
+    def size(self) -> int:
+        # Not __len__: an empty cache must not be falsy (`cache or ReplayCache()`).
         return len(self._entries)
 
     def remember(self, keyid: str, nonce: str, created: int, expires: int, now: int) -> None:

@@ -45,7 +45,7 @@ _DIGITS_AND_DOTS = re.compile(r"[0-9.]+")
 
 
 def address_kind(ip: IPAddress) -> str:
-    """"global", or why `ip` is not a public internet address.
+    """The kind of address `ip` is: "global", or why it is not a public internet address.
 
     One of: loopback, private, shared (CGNAT 100.64/10), link_local,
     unspecified, multicast, reserved (anything else not globally routable:

@@ -124,7 +124,7 @@ class Pattern(Shape):
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
-            raise InvalidBody(f"{path}: expected {self.what}, got {json_kind(value)}")
+            raise InvalidBody(f"{path}: expected a string ({self.kind}), got {json_kind(value)}")
         if not self.min <= len(value) <= self.max or self._match(value) is None:
             raise InvalidBody(f"{path}: {value[:80]!r} is not {self.what}")
 

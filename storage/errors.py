@@ -6,7 +6,9 @@ One root, one-line subclasses, each with a machine-readable `code`::
     ├── SchemaTooNew         schema_too_new      the file was written by a newer kinode
     ├── StoreClosed          store_closed        a write arrived after close()
     ├── UnknownDerived       unknown_derived     rebuild() named a table nobody registered
-    └── NotFound             not_found           an outbox entry or peer that does not exist
+    ├── NotFound             not_found           an outbox entry or peer that does not exist
+    ├── InvalidQuery         invalid_query       a search query that cannot be run (storage.search)
+    └── InvalidCursor        invalid_cursor      a search cursor that is malformed or from another query
 
 Objects that the protocol refuses are not storage errors: they come back as
 `IngestResult(status="rejected", code=...)` with the protocol's code.
@@ -37,3 +39,11 @@ class UnknownDerived(StorageError):
 
 class NotFound(StorageError):
     code = "not_found"
+
+
+class InvalidQuery(StorageError):
+    code = "invalid_query"
+
+
+class InvalidCursor(StorageError):
+    code = "invalid_cursor"

@@ -39,7 +39,7 @@ def validate_batch(items: Iterable[Any], now: int) -> list[SignedObject | Protoc
             elif isinstance(item, dict):
                 checked.append(verify(item, now))
             else:
-                raise Malformed(f"item {position} is a {type(item).__name__}, not a JSON object")
+                raise Malformed(f"item {position} is not a JSON object (got {type(item).__name__})")
         except ProtocolError as error:
             error.claimed_id = claimed_id(item)
             checked.append(error)

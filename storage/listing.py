@@ -5,7 +5,7 @@ rotated-out key after its rotation) and superseded versions of replaceable
 types; `get` serves any stored object and says what hides it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
@@ -38,7 +38,7 @@ class StoredObject:
     created_at: int
     category: str | None
     received_at: int
-    wire: bytes
+    wire: bytes = field(repr=False)
     hidden_by: str | None
     retracted_by: str | None
 

@@ -14,7 +14,10 @@ module decides what to look up):
   (same author; retracts and rotations are final) and the target is hidden,
   kept for audit. If the target is unknown the retract is stored as pending;
   the target, arriving later from the same author, is rejected "retracted";
-  from another author the retract is void and the target accepted.
+  from another author (or if it is itself final: a retract or key_rotation)
+  the target is accepted and the retract is void: hidden, with `hidden_by` =
+  the target's id, so that every node lists the same objects whatever order
+  they arrived in (one that saw the target first refused the retract).
 
 Plain objects between two retracts or rotations are inserted with one
 executemany: the hot path of a hub makes one query per batch per check, not
@@ -67,6 +70,7 @@ class _Batch:
                 "WHERE k.author IN ({})", list({o.author for o in objs})))}
         self.retracted = set(_select_in(
             self.conn, "SELECT target, author FROM retractions WHERE target IN ({})", ids))
+        self.awaited = {target for target, _ in self.retracted}  # targets of pending retracts
         self.run: list[SignedObject] = []
 
     def store(self, checked: Sequence[SignedObject | ProtocolError]) -> list[IngestResult]:
@@ -81,6 +85,8 @@ class _Batch:
             check_key_current(obj, self.binding)
             if (obj.id, obj.author) in self.retracted and obj.type not in FINAL_TYPES:
                 raise Retracted(f"{obj.id} was retracted by its author before it arrived")
+            if obj.id in self.awaited:
+                self._void_retracts(obj)
             if obj.type == "retract":
                 self._retract(obj)
             elif obj.type == "key_rotation":
@@ -102,8 +108,16 @@ class _Batch:
         self.conn.execute("INSERT OR IGNORE INTO retractions(target, author, retract_id) VALUES (?, ?, ?)",
                           (target_id, retract.author, retract.id))
         self.retracted.add((target_id, retract.author))
+        self.awaited.add(target_id)
         if row is not None and row[1] is None:
             self._hide([target_id], retract.id)
+
+    def _void_retracts(self, target: SignedObject) -> None:
+        void = self.conn.execute(
+            "SELECT r.retract_id FROM retractions r JOIN objects o ON o.id = r.retract_id "
+            "WHERE r.target = ? AND o.hidden_by IS NULL AND (r.author != ? OR ?)",
+            (target.id, target.author, target.type in FINAL_TYPES)).fetchall()
+        self._hide([row[0] for row in void], target.id)
 
     def _rotate(self, rotation: SignedObject) -> None:
         check_rotation(rotation)

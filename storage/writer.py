@@ -27,12 +27,13 @@ _STOP = object()
 
 
 class Writer:
-    def __init__(self, db: Database, lock: threading.Lock | None = None):
+    def __init__(self, db: Database, lock: "threading.Lock | None" = None):
         self.db = db
         # Held for each transaction: an in-memory store shares its one connection with readers.
         self.lock = lock or threading.Lock()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
+        self.commits = 0  # transactions committed: group commit shows as commits < jobs
         self._thread = threading.Thread(target=self._run, name="kinode-storage-writer", daemon=True)
         self._thread.start()
 
@@ -80,7 +81,7 @@ class Writer:
                     outcomes = self._transaction(group)
                 break
             except sqlite3.OperationalError as error:
-                if not _is_lock_error(error):
+                if not is_lock_error(error):
                     _fail_all(group, error)
                     return
                 time.sleep(delay)  # another process holds the write lock beyond busy_timeout
@@ -104,7 +105,7 @@ class Writer:
                 try:
                     value = fn(self.db, *args)
                 except Exception as error:
-                    if isinstance(error, sqlite3.OperationalError) and _is_lock_error(error):
+                    if isinstance(error, sqlite3.OperationalError) and is_lock_error(error):
                         raise
                     if not conn.in_transaction:
                         raise  # the error ended the transaction: the whole group fails
@@ -115,6 +116,7 @@ class Writer:
                     conn.execute("RELEASE job")
                     outcomes.append((True, value))
             conn.execute("COMMIT")
+            self.commits += 1
             return outcomes
         except BaseException:
             if conn.in_transaction:
@@ -122,7 +124,7 @@ class Writer:
             raise
 
 
-def _is_lock_error(error: sqlite3.OperationalError) -> bool:
+def is_lock_error(error: sqlite3.OperationalError) -> bool:
     message = str(error)
     return "locked" in message or "busy" in message
 

@@ -1,0 +1,160 @@
+"""`kinode init` and `kinode whoami`, run as real processes (plus in-process prompt logic)."""
+
+import json
+import os
+import pty
+import select
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from kinode import cli
+from protocol.identity import Identity, is_did
+
+KINODE = [sys.executable, "-m", "kinode.cli"]
+
+
+def run(*args: str, passphrase: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != cli.PASSPHRASE_ENV}
+    if passphrase is not None:
+        env[cli.PASSPHRASE_ENV] = passphrase
+    # A new session has no controlling terminal: the CLI cannot prompt, as in CI.
+    return subprocess.run(
+        [*KINODE, *args], env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=60, start_new_session=True,
+    )
+
+
+def assert_clean_failure(result: subprocess.CompletedProcess, code: str) -> None:
+    assert result.returncode == 2, result
+    assert f"[{code}]" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_init_without_passphrase_prints_the_did_and_writes_0600(tmp_path):
+    data_dir = tmp_path / "node"
+    result = run("init", "--data-dir", str(data_dir), "--no-passphrase")
+    assert result.returncode == 0, result.stderr
+    did = result.stdout.strip()
+    assert is_did(did) and result.stdout == did + "\n"
+    path = data_dir / "identity.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    document = json.loads(path.read_text())
+    assert Identity(bytes.fromhex(document["seed"])).did == did == document["did"]
+
+
+def test_init_encrypted_from_env_then_wrong_and_right_passphrase(tmp_path):
+    created = run("init", "--data-dir", str(tmp_path), passphrase="s3cret phrase")
+    assert created.returncode == 0, created.stderr
+    did = created.stdout.strip()
+    document = json.loads((tmp_path / "identity.json").read_text())
+    assert "seed" not in document and document["did"] == did
+    assert stat.S_IMODE((tmp_path / "identity.json").stat().st_mode) == 0o600
+
+    wrong = run("whoami", "--data-dir", str(tmp_path), passphrase="not it")
+    assert_clean_failure(wrong, "wrong_passphrase")
+    assert "wrong passphrase" in wrong.stderr
+
+    right = run("whoami", "--data-dir", str(tmp_path), passphrase="s3cret phrase")
+    assert right.returncode == 0 and right.stdout.strip() == did
+
+
+def test_init_refuses_an_existing_identity(tmp_path):
+    first = run("init", "--data-dir", str(tmp_path), "--no-passphrase")
+    before = (tmp_path / "identity.json").read_bytes()
+    again = run("init", "--data-dir", str(tmp_path), "--no-passphrase")
+    assert_clean_failure(again, "identity_exists")
+    assert "already exists" in again.stderr
+    assert (tmp_path / "identity.json").read_bytes() == before
+    assert first.stdout.strip() == json.loads(before)["did"]
+
+
+def test_init_without_a_terminal_or_passphrase_says_how_to_give_one(tmp_path):
+    result = run("init", "--data-dir", str(tmp_path / "node"))
+    assert_clean_failure(result, "passphrase_required")
+    assert cli.PASSPHRASE_ENV in result.stderr and "--no-passphrase" in result.stderr
+    assert not (tmp_path / "node" / "identity.json").exists()
+
+
+def test_whoami_without_identity(tmp_path):
+    assert_clean_failure(run("whoami", "--data-dir", str(tmp_path)), "no_identity")
+
+
+def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
+    """Read the pty until `marker` has appeared (waits on readiness, not on time)."""
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"no {marker!r} from the CLI; got {bytes(seen)!r}"
+        seen.extend(os.read(fd, 1024))
+
+
+def read_to_end(fd: int, seen: bytearray) -> None:
+    """Read the pty until the child closes it (Linux reports that as EIO)."""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"the CLI did not finish; got {bytes(seen)!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen.extend(chunk)
+
+
+def test_init_asks_twice_at_a_real_terminal(tmp_path):
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a new session whose controlling terminal is the pty
+        env = {k: v for k, v in os.environ.items() if k != cli.PASSPHRASE_ENV}
+        os.execve(sys.executable, [*KINODE, "init", "--data-dir", str(tmp_path)], env)
+    seen = bytearray()
+    try:
+        read_until(fd, b"New passphrase", seen)
+        os.write(fd, b"typed at a tty\n")
+        read_until(fd, b"Repeat", seen)
+        os.write(fd, b"typed at a tty\n")
+        read_to_end(fd, seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, bytes(seen)
+    assert b"typed at a tty" not in seen  # not echoed
+    did = json.loads((tmp_path / "identity.json").read_text())["did"]
+    assert did.encode() in seen
+
+
+@pytest.fixture
+def prompts(monkeypatch):
+    """Answers for the CLI's prompt, in order."""
+    answers: list[str] = []
+    monkeypatch.delenv(cli.PASSPHRASE_ENV, raising=False)
+    monkeypatch.setattr(cli, "_prompt", lambda text: answers.pop(0))
+    return answers
+
+
+def test_mismatched_passphrases_write_nothing(tmp_path, prompts, capsys):
+    prompts.extend(["one", "two"])
+    assert cli.main(["init", "--data-dir", str(tmp_path)]) == 2
+    assert "[passphrase_mismatch]" in capsys.readouterr().err
+    assert not (tmp_path / "identity.json").exists()
+
+
+def test_empty_prompt_passphrase_is_refused(tmp_path, prompts, capsys):
+    prompts.extend([""])
+    assert cli.main(["init", "--data-dir", str(tmp_path)]) == 2
+    assert "[empty_passphrase]" in capsys.readouterr().err
+    assert not (tmp_path / "identity.json").exists()
+
+
+def test_existing_identity_is_refused_before_any_prompt(tmp_path, prompts, capsys):
+    assert cli.main(["init", "--data-dir", str(tmp_path), "--no-passphrase"]) == 0
+    assert cli.main(["init", "--data-dir", str(tmp_path)]) == 2  # prompts is empty: asking would raise
+    assert "[identity_exists]" in capsys.readouterr().err
+
+
+def test_no_command_prints_help(capsys):
+    assert cli.main([]) == 0
+    assert "init" in capsys.readouterr().out

@@ -1,0 +1,30 @@
+"""Signed objects for storage tests, from fixed seeds so every run sees the same ids."""
+
+import hashlib
+
+from protocol.envelope import SignedObject, sign
+from protocol.identity import Identity
+
+T0 = 1_700_000_000
+
+
+def identity(name: str) -> Identity:
+    return Identity(hashlib.sha256(f"kinode-storage-test:{name}".encode()).digest())
+
+
+def offer(who: Identity, title: str, created_at: int = T0, category: str = "web-design") -> SignedObject:
+    return sign(who, "offer", {
+        "category": category, "title": title, "description": f"{title}, done well.",
+        "price": {"amount": "500.00", "currency": "EUR"}, "unit": "fixed"}, created_at)
+
+
+def profile(who: Identity, name: str, created_at: int = T0) -> SignedObject:
+    return sign(who, "profile", {"name": name, "bio": f"{name} designs things."}, created_at)
+
+
+def retract(who: Identity, target: str, created_at: int = T0 + 10) -> SignedObject:
+    return sign(who, "retract", {"target": target}, created_at)
+
+
+def rotation(who: Identity, successor: Identity, created_at: int) -> SignedObject:
+    return sign(who, "key_rotation", {"successor": successor.did}, created_at)
