@@ -88,7 +88,8 @@ class Discovery:
             addresses=[socket.inet_aton(address) for address in advertised],
             properties={"did": did, "roles": ",".join(roles), "path": DESCRIPTION_PATH},
         )
-        await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        # The first await queues the probes and announcements; the second waits for them.
+        await (await self._zeroconf.async_register_service(self._info, allow_name_change=True))
         self._browser = AsyncServiceBrowser(self._zeroconf.zeroconf, SERVICE_TYPE, handlers=[self._on_change])
 
     async def stop(self) -> None:
@@ -99,7 +100,7 @@ class Discovery:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._zeroconf.async_unregister_service(self._info)
+        await (await self._zeroconf.async_unregister_service(self._info))  # goodbyes sent
         await self._zeroconf.async_close()
         await self._session.close()
         self._zeroconf = None

@@ -19,7 +19,6 @@ replayed_signature, bad_content_digest); `signature_problem` turns one into
 an application/problem+json response.
 """
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Mapping
@@ -27,6 +26,7 @@ from typing import Mapping
 from aiohttp import web
 from yarl import URL
 
+from kinode.problem import problem, status_for
 from protocol.errors import ProtocolError
 from protocol.httpsig import (
     LABEL, TAG, ReplayCache, VerifiedRequest, combine_fields, verify_request,
@@ -34,11 +34,10 @@ from protocol.httpsig import (
 from protocol.httpsig import sign_request as _sign
 from protocol.identity import Identity
 
-STATUS_FOR_CODE = {
-    "bad_request_signature": 401,
-    "stale_signature": 401,
-    "replayed_signature": 401,
-    "bad_content_digest": 400,
+# RFC 9110 wants a challenge with a 401; Accept-Signature (RFC 9421 §5.1) says what to sign.
+CHALLENGE = {
+    "WWW-Authenticate": f'Signature realm="{LABEL}"',
+    "Accept-Signature": f'{LABEL}=("@method" "@target-uri");tag="{TAG}"',
 }
 
 
@@ -99,24 +98,14 @@ def verify_aiohttp_request(
     """Verify the "ki" signature of a received request; return the signer's did.
 
     `body` is the request body already read (`await request.read()`); `now`
-    Unix seconds. Raises a ProtocolError with one of the codes in STATUS_FOR_CODE.
+    Unix seconds. Raises a ProtocolError: bad_request_signature, stale_signature,
+    replayed_signature or bad_content_digest.
     """
     return verify_aiohttp_request_fully(request, body, now, replay_cache, origin=origin).did
 
 
 def signature_problem(error: ProtocolError) -> web.Response:
-    """An RFC 9457 problem response for a refused request signature."""
-    status = STATUS_FOR_CODE.get(error.code, 400)
-    problem = {
-        "type": "about:blank", "title": "request signature refused",
-        "status": status, "code": error.code, "detail": error.detail,
-    }
-    # RFC 9110 wants a challenge with 401; Accept-Signature (RFC 9421 §5.1) says what to sign.
-    headers = {
-        "WWW-Authenticate": 'Signature realm="ki"',
-        "Accept-Signature": f'{LABEL}=("@method" "@target-uri");tag="{TAG}"',
-    } if status == 401 else None
-    return web.Response(
-        status=status, body=json.dumps(problem).encode(),
-        content_type="application/problem+json", headers=headers,
-    )
+    """The problem+json response for a refused request signature (statuses from
+    kinode.problem), with the signature challenge on a 401."""
+    headers = dict(CHALLENGE) if status_for(error.code) == 401 else None
+    return problem(error.code, error.detail, headers=headers)

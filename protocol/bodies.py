@@ -50,6 +50,7 @@ NAME = Text(100, non_blank=True, one_line=True)
 TITLE = Text(200, non_blank=True, one_line=True)
 DESCRIPTION = Text(10000, non_blank=True)
 NOTE = Text(2000)
+_NON_BLANK_REASON = Text(2000, non_blank=True)
 
 
 def _after_created(field: str, optional: bool = False) -> Rule:
@@ -69,7 +70,7 @@ def _parent_differs(body: Body, created_at: int) -> None:
 
 
 def _reason_when_rejected(body: Body, created_at: int) -> None:
-    if body["decision"] == "reject" and not (body.get("reason") or "").strip():
+    if body["decision"] == "reject" and not _NON_BLANK_REASON.ok(body.get("reason")):
         raise InvalidBody("body.reason: required (and not blank) when decision is reject")
 
 
@@ -100,7 +101,7 @@ def _milestones_fit(body: Body, created_at: int) -> None:
 
 
 _REASON_SCHEMA = {"if": {"required": ["decision"], "properties": {"decision": {"const": "reject"}}},
-                  "then": {"required": ["reason"], "properties": {"reason": {"pattern": r"\S"}}}}
+                  "then": {"required": ["reason"], "properties": {"reason": _NON_BLANK_REASON.schema({})}}}
 _CONFIRMS_SCHEMA = {"if": {"required": ["kind"], "properties": {"kind": {"const": "confirmed"}}},
                     "then": {"required": ["confirms"]}, "else": {"not": {"required": ["confirms"]}}}
 
@@ -126,7 +127,7 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         rules=(Rule("`parent` MUST differ from `slug`.", _parent_differs),)),
     _type("endorsement", "The author (a category leader or expert) attests a participant's expertise.", {
         "subject": (DID, R), "category": (SLUG, R), "level": (Enum("expert", "leader"), R),
-        "note": (NOTE, O)}),
+        "note": (NOTE, O)}, notes={"subject": "the participant endorsed"}),
     _type("offer", "A service the author offers, at a price per unit.", {
         "category": (SLUG, R), "title": (TITLE, R), "description": (DESCRIPTION, R),
         "skills": (SKILLS, O), "price": (MONEY, R), "unit": (Enum("hour", "day", "fixed"), R)}),
@@ -162,7 +163,7 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
                     "the price exactly.", _milestones_fit)),
         notes={"parties[].role": 'usually "client", "supplier", "coordinator" or "resolver"',
                "scope": "ids of the projects, tasks, offers or proposals covered",
-               "hub_fee.bps": "basis points of each milestone paid to the hub"}),
+               "hub_fee.bps": "the hub's fee in basis points of the price"}),
     _type("sign", "The author, a party, accepts a contract.", {"contract": (OBJECT_ID, R)}),
     _type("delivery", "The author delivers a milestone: an artifact by digest and location.", {
         "contract": (OBJECT_ID, R), "milestone": (SLUG, R),
@@ -179,18 +180,22 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         "reference": (Text(200, one_line=True), O)},
         rules=(Rule('`confirms` (the id of the sent payment) MUST be present when `kind` is "confirmed" '
                     "and MUST be absent otherwise.", _confirms_iff_confirmed, _CONFIRMS_SCHEMA),),
-        notes={"reference": "e.g. a bank transfer reference"}),
+        notes={"milestone": "a milestone `key` of the contract",
+               "confirms": "id of the payment of kind sent that this confirms",
+               "reference": "e.g. a bank transfer reference"}),
     _type("review", "The author rates another party of a completed contract.", {
         "contract": (OBJECT_ID, R), "subject": (DID, R), "rating": (Int(1, 5), R),
-        "text": (Text(5000), O)}),
+        "text": (Text(5000), O)}, notes={"subject": "another party of the contract"}),
     _type("retract", "The author withdraws one of their own objects.", {
-        "target": (OBJECT_ID, R), "reason": (NOTE, O)}),
-    _type("key_rotation", "The author's key names its successor.", {"successor": (DID, R)}),
+        "target": (OBJECT_ID, R), "reason": (NOTE, O)}, notes={"target": "id of an object by the same author"}),
+    _type("key_rotation", "The author's key names its successor.", {"successor": (DID, R)},
+          notes={"successor": "the key that replaces the author's"}),
     _type("message", "An end-to-end encrypted object for named recipients (see the encryption section).", {
         "recipients": (ListOf(Obj({"to": (DID, R), "key": (WRAPPED_KEY, R)}), 1, 20, distinct="to"), R),
         "nonce": (NONCE, R), "ciphertext": (CIPHERTEXT, R)},
-        notes={"recipients[].key": "the content key boxed for `to`", "nonce": "the content nonce",
-               "ciphertext": "the sender's signed object, sealed with the content key"}),
+        notes={"recipients[].key": "48 bytes: the content key boxed for `to`",
+               "nonce": "24 bytes: the content nonce",
+               "ciphertext": "at least 16 bytes: the sender's signed object, sealed with the content key"}),
 )}
 
 OBJECT_TYPES = frozenset(BODY_TYPES)

@@ -118,5 +118,13 @@ class InvalidSyncMessage(ProtocolError):
     code = "invalid_sync_message"
 
 
+class CategoryNotServed(ProtocolError):
+    code = "category_not_served"
+
+
+class NotAddressed(ProtocolError):
+    code = "not_addressed"
+
+
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())
 ALL_CODES = frozenset(cls.code for cls in ALL_ERRORS)

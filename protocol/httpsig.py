@@ -15,13 +15,12 @@ bad_request_signature (headers, profile) → stale_signature (window) →
 bad_request_signature (Ed25519) → bad_content_digest → replayed_signature.
 """
 
-import base64
 import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from protocol import structured_fields as sf
 from protocol.errors import (
@@ -77,7 +76,7 @@ def combine_fields(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
 def normalize_target_uri(uri: str) -> str:
     """The @target-uri value: scheme and host lowercased, the scheme's default
     port dropped, an empty path as "/", no fragment; path and query exactly as sent."""
-    parts = urlsplit(uri)
+    parts = _split(uri)
     if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.netloc or "@" in parts.netloc:
         raise BadRequestSignature(f"{uri!r} is not an absolute http(s) URI without userinfo")
     scheme, authority = parts.scheme.lower(), parts.netloc.lower()
@@ -149,8 +148,15 @@ def _component_value(name: str, method: str, target_uri: str, fields: Mapping[st
     return value
 
 
+def _split(uri: str) -> SplitResult:
+    try:
+        return urlsplit(uri)
+    except ValueError:  # e.g. an unclosed "[" in a Host field an attacker chose
+        raise BadRequestSignature(f"{uri!r} is not a URI") from None
+
+
 def _derived_value(name: str, method: str, target_uri: str) -> str:
-    parts = urlsplit(target_uri)
+    parts = _split(target_uri)
     query = "?" + parts.query
     values = {
         "@method": method,

@@ -22,7 +22,11 @@ from protocol.money import json_kind
 MAX_SAFE_INTEGER = 2**53 - 1
 _MISSING = object()
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_JUST_STR = {str}
+_JUST_STR = frozenset({str})
+# Unicode White_Space, spelled out: Python's str.isspace and ECMA-262's \s each
+# disagree with it (U+001C-U+001F, U+FEFF), and "blank" must mean one thing.
+WHITE_SPACE = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_BLANK = re.compile(f"[{WHITE_SPACE}]*")
 _DID_LENGTH = 56  # "did:key:z" + 47 base58 digits: the length of every Ed25519 did:key
 
 
@@ -68,7 +72,7 @@ class Text(Shape):
 
     def ok(self, value: Any) -> bool:
         return (type(value) is str and self.min <= len(value) <= self.max
-                and (not self.non_blank or (value != "" and not value.isspace()))
+                and (not self.non_blank or _BLANK.fullmatch(value) is None)
                 and (not self.one_line or _CONTROL.search(value) is None))
 
     def ok_all(self, values: list[Any]) -> bool:
@@ -78,7 +82,7 @@ class Text(Shape):
             return False
         lengths = list(map(len, values))
         return (self.min <= min(lengths) and max(lengths) <= self.max
-                and (not self.non_blank or ("" not in values and not any(map(str.isspace, values))))
+                and (not self.non_blank or not any(map(_BLANK.fullmatch, values)))
                 and (not self.one_line or _CONTROL.search("".join(values)) is None))
 
     def check(self, value: Any, path: str) -> None:
@@ -86,7 +90,7 @@ class Text(Shape):
             raise InvalidBody(f"{path}: expected a string, got {json_kind(value)}")
         if not self.min <= len(value) <= self.max:
             raise InvalidBody(f"{path}: {len(value)} characters; {self.length} allowed")
-        if self.non_blank and (value == "" or value.isspace()):
+        if self.non_blank and _BLANK.fullmatch(value) is not None:
             raise InvalidBody(f"{path}: must not be empty or only whitespace")
         if self.one_line and _CONTROL.search(value) is not None:
             raise InvalidBody(f"{path}: must not contain control characters (line breaks, tabs, U+0000-U+001F, U+007F)")
@@ -96,7 +100,7 @@ class Text(Shape):
         if self.min:
             out["minLength"] = self.min
         if self.non_blank:
-            out["pattern"] = r"\S"
+            out["pattern"] = f"[^{WHITE_SPACE}]"
         if self.one_line:
             out["not"] = {"pattern": "[\\u0000-\\u001f\\u007f]"}
         return out

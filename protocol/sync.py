@@ -43,6 +43,7 @@ MAX_RANGES = MAX_MESSAGE_BYTES // 8  # the shortest range, `[0,"",0],`, is 9 byt
 MAX_CATEGORIES = 64
 FINGERPRINT_BYTES = 16
 SKIP, FINGERPRINT, IDS, DIFF = 0, 1, 2, 3
+_CLOSING_RESERVE = 128  # frame room kept for a closing range to infinity and the skip before it
 
 _HEX_ID = re.compile(r"[0-9a-f]{64}")
 _HEX_PREFIX = re.compile(r"(?:[0-9a-f]{2}){0,32}")
@@ -73,8 +74,8 @@ MAX_BOUND = Bound(INFINITY)
 class Params:
     """The sender's choices. Peers need not agree on them: any values interoperate."""
 
-    branching: int = 16  # a differing range is cut into this many
-    id_list_threshold: int = 16  # a range with at most this many items is sent as ids
+    branching: int = 8  # a differing range is cut into this many (bench: 8 beats 4, 12 and 16 on bytes)
+    id_list_threshold: int = 8  # a range with at most this many items is sent as ids
     diff_limit: int = MAX_IDS  # a responder answers ids with a diff if it holds at most this many
     frame_limit: int = MAX_MESSAGE_BYTES
 
@@ -321,7 +322,7 @@ class _Frame:
 
     def _entry_bytes(self, upper: Bound, rest: list[Any]) -> int:
         # A generous upper limit on the delta's digits keeps this cheap and never too small.
-        return len(str(upper.timestamp)) + len(upper.prefix) + 6 + len(canonical.encode(rest))
+        return len(str(upper.timestamp)) + len(upper.prefix) + 4 + len(canonical.encode(rest))
 
 
 # --- the state machine ------------------------------------------------------
@@ -352,38 +353,25 @@ class _Side:
         self.need: set[str] = set()
 
     def answer(self, ranges: Sequence[Range], envelope_bytes: int) -> list[list[Any]]:
-        frame = _Frame(self.params.frame_limit, envelope_bytes)
+        frame = _Frame(self.params.frame_limit - _CLOSING_RESERVE, envelope_bytes)
         lower, crowded = MIN_BOUND, False
-        for index, rng in enumerate(ranges):
-            if rng.mode == SKIP:
-                frame.skip(rng.upper)
-            elif crowded:
-                # No room for a full answer: hand the range back by our fingerprint, the
-                # peer cuts it again next round; if even that does not fit, one range to the end.
+        for rng in ranges:
+            reply = [] if rng.mode == SKIP else None
+            if reply is None and not crowded:
+                reply = self._full_answer(lower, rng)
+                if reply and frame.entries and not frame.fits(reply):  # the first answer always goes: progress
+                    crowded, reply = True, None
+            if reply is None:
+                # No room for full answers: hand each range back by our fingerprint (the peer
+                # cuts it again next round); when even that does not fit, one range to the end.
                 reply = self._summary(lower, rng)
-                if not reply:
-                    frame.skip(rng.upper)
-                elif frame.fits(reply) or not frame.fits(self._rest(lower)):
-                    frame.write(reply if frame.fits(reply) else self._rest(lower))
-                    if not frame.fits(reply):
-                        break
-                else:
+                if reply and not frame.fits(reply):
                     frame.write(self._rest(lower))
                     break
+            if reply:
+                frame.write(reply)
             else:
-                reply = self._full_answer(lower, rng)
-                if not reply:
-                    frame.skip(rng.upper)
-                elif frame.fits(reply) or not frame.entries:  # the first answer always goes: progress
-                    frame.write(reply)
-                else:
-                    crowded = True
-                    summary = self._summary(lower, rng)
-                    if summary and frame.fits(summary):
-                        frame.write(summary)
-                    elif summary:
-                        frame.write(self._rest(lower))
-                        break
+                frame.skip(rng.upper)
             lower = rng.upper
         return frame.entries
 

@@ -31,6 +31,7 @@ from sqlite_utils import Database
 import storage.current  # noqa: F401  (registers current_versions first: profiles read it)
 from protocol.envelope import SignedObject, is_object_id
 from storage.derived import Derived, register, signed_from_wire
+from storage.search_text import TEXT_COLUMNS, listing_texts, pack_lengths
 
 LISTING_TYPES = frozenset({"offer", "project", "task", "profile"})
 PRICE_SCALE = 1000  # amounts are compared in thousandths of the currency unit
@@ -42,6 +43,16 @@ _MAX_CREATED_AT = 1 << 32  # keeps keys inside SQLite's signed 64-bit rowid
 _AMOUNT = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
 
 
+def _field(profile_path: str, listing_path: str) -> str:
+    return (f"json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' "
+            f"THEN '$.body.{profile_path}' ELSE '$.body.{listing_path}' END)")
+
+
+# The text columns, as SQL over the objects row `o` (same field names as search_text.listing_texts).
+CONTENT_SQL = (_field("name", "title"), _field("bio", "description"), _field("skills", "skills"),
+               _field("categories", "category"))
+
+
 def create(db: Database) -> None:
     db.execute("""CREATE TABLE IF NOT EXISTS search_listing (
         key INTEGER PRIMARY KEY,
@@ -50,13 +61,10 @@ def create(db: Database) -> None:
         currency TEXT,
         deadline INTEGER,
         contracted INTEGER NOT NULL,
+        lengths INTEGER NOT NULL,         -- word counts per text column, see pack_lengths
         tags TEXT NOT NULL)""")
-    db.execute("""CREATE VIEW IF NOT EXISTS search_content AS
-        SELECT l.key AS key,
-          json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' THEN '$.body.name' ELSE '$.body.title' END) AS title,
-          json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' THEN '$.body.bio' ELSE '$.body.description' END) AS body,
-          json_extract(CAST(o.wire AS TEXT), '$.body.skills') AS skills,
-          json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' THEN '$.body.categories' ELSE '$.body.category' END) AS cats,
+    db.execute(f"""CREATE VIEW IF NOT EXISTS search_content AS
+        SELECT l.key AS key, {", ".join(f"{sql} AS {name}" for name, sql in zip(TEXT_COLUMNS, CONTENT_SQL))},
           l.tags AS tags
         FROM search_listing l JOIN objects o ON o.seq = l.seq""")
     db.execute("""CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
@@ -149,9 +157,10 @@ def _index(db: Database, obj: SignedObject, seq: int | None) -> None:
     contracted = db.execute(
         "SELECT 1 FROM search_scope WHERE listing_id = ? LIMIT 1", [obj.id]).fetchone() is not None
     key = _free_key(db, obj)
-    db.execute("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, tags) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?)",
-               [key, seq, price, currency, deadline, int(contracted), _tags(obj, currency)])
+    lengths = pack_lengths(listing_texts(obj.type, obj.body))
+    db.execute("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               [key, seq, price, currency, deadline, int(contracted), lengths, _tags(obj, currency)])
     db.execute("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
                "SELECT key, title, body, skills, cats, tags FROM search_content WHERE key = ?", [key])
     db.execute("UPDATE search_stats SET value = value + 1 WHERE name = 'listings'")

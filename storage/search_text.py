@@ -16,6 +16,7 @@ by FTS5's `bm25()` so that its corpus statistics can be frozen in a cursor:
 a ranking that shifts while someone pages through it would repeat or skip hits.
 """
 
+import json
 import math
 import re
 import unicodedata
@@ -32,6 +33,9 @@ FIELD_WEIGHTS = (3.0, 1.0, 2.0, 1.5)  # a title hit says more than a description
 K1 = 1.2
 B = 0.75
 _WORD = re.compile(r"[^\W_]+")
+_LENGTH_MASK = (1 << 15) - 1
+_PROFILE_FIELDS = ("name", "bio", "skills", "categories")
+_LISTING_FIELDS = ("title", "description", "skills", "category")
 _CHUNK = re.compile(r'"([^"]*)("?)(\*?)|(\S+)')
 
 
@@ -81,17 +85,31 @@ def text_match(terms: Sequence[Term]) -> str:
     return "{" + " ".join(TEXT_COLUMNS) + "} : (" + " AND ".join(t.fts() for t in terms) + ")"
 
 
-def term_frequency(term: Term, words: list[str]) -> int:
-    if len(term.words) == 1 and not term.prefix:
-        return words.count(term.words[0])
-    n = len(term.words)
-    head, last = term.words[:-1], term.words[-1]
-    count = 0
-    for i in range(len(words) - n + 1):
-        w = words[i + n - 1]
-        if (w.startswith(last) if term.prefix else w == last) and tuple(words[i:i + n - 1]) == head:
-            count += 1
-    return count
+def listing_texts(type_: str, body: dict) -> list[str]:
+    """The four searchable fields of a listing body, as the index's content view reads them."""
+    names = _PROFILE_FIELDS if type_ == "profile" else _LISTING_FIELDS
+    return [_as_text(body.get(name)) for name in names]
+
+
+def pack_lengths(texts: Sequence[str]) -> int:
+    """Word counts of the four fields in one integer (15 bits each), for BM25's length norm."""
+    packed = 0
+    for shift, text in zip(range(0, 60, 15), texts):
+        packed |= min(len(tokens(text)), _LENGTH_MASK) << shift
+    return packed
+
+
+def unpack_lengths(packed: int) -> tuple[int, ...]:
+    return tuple(packed >> shift & _LENGTH_MASK for shift in range(0, 60, 15))
+
+
+def fold(text: str | None) -> str:
+    """Lower-case, diacritics removed: the form `Scorer` searches in."""
+    if not text:
+        return ""
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.lower()
 
 
 def idf(total_docs: int, doc_frequency: int) -> float:
@@ -99,21 +117,39 @@ def idf(total_docs: int, doc_frequency: int) -> float:
     return math.log(1.0 + (total_docs - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
 
-def average_lengths(docs: Sequence[Sequence[list[str]]]) -> list[float]:
-    """Mean word count per field over `docs` (each doc a list of per-field word lists)."""
-    if not docs:
+class Scorer:
+    """BM25 over weighted fields; each term's frequency is counted with one regex per field."""
+
+    def __init__(self, terms: Sequence[Term], idfs: Sequence[float], avg_lengths: Sequence[float]):
+        self.patterns = [re.compile(_pattern(t)) for t in terms]
+        self.idfs, self.avg_lengths = tuple(idfs), tuple(avg_lengths)
+
+    def score(self, folded_fields: Sequence[str], lengths: Sequence[int]) -> float:
+        total = 0.0
+        for pattern, term_idf in zip(self.patterns, self.idfs):
+            for text, length, weight, avg in zip(folded_fields, lengths, FIELD_WEIGHTS, self.avg_lengths):
+                tf = len(pattern.findall(text)) if text else 0
+                if tf:
+                    norm = K1 * (1.0 - B + B * length / avg)
+                    total += term_idf * weight * tf * (K1 + 1.0) / (tf + norm)
+        return total
+
+
+def average_lengths(all_lengths: Sequence[Sequence[int]]) -> list[float]:
+    """Mean word count per field (at least 1) over the documents' unpacked lengths."""
+    if not all_lengths:
         return [1.0] * len(TEXT_COLUMNS)
-    return [max(1.0, sum(len(d[c]) for d in docs) / len(docs)) for c in range(len(TEXT_COLUMNS))]
+    return [max(1.0, sum(d[c] for d in all_lengths) / len(all_lengths)) for c in range(len(TEXT_COLUMNS))]
 
 
-def score(terms: Sequence[Term], fields: Sequence[list[str]], idfs: Sequence[float],
-          avg_lengths: Sequence[float]) -> float:
-    """BM25 of one document: per term, the weighted saturated frequency in each field."""
-    total = 0.0
-    for term, term_idf in zip(terms, idfs):
-        for words, weight, avg in zip(fields, FIELD_WEIGHTS, avg_lengths):
-            tf = term_frequency(term, words)
-            if tf:
-                norm = K1 * (1.0 - B + B * len(words) / avg)
-                total += term_idf * weight * tf * (K1 + 1.0) / (tf + norm)
-    return total
+def _pattern(term: Term) -> str:
+    words = [re.escape(w) for w in term.words]
+    if term.prefix:
+        words[-1] += r"[^\W_]*"
+    return r"(?<![^\W_])" + r"[\W_]+".join(words) + r"(?![^\W_])"
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return "" if value is None else json.dumps(value)

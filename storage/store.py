@@ -16,7 +16,6 @@ its transaction committed with synchronous=FULL.
 import asyncio
 import concurrent.futures
 import functools
-import importlib.util
 import sqlite3
 import threading
 import time
@@ -26,19 +25,21 @@ from typing import Any, Callable, Iterable
 from sqlite_utils import Database
 
 from storage import current, derived, schema  # noqa: F401 - current registers itself first
+from storage import search  # noqa: F401 - registers the search index
 from storage.ingest import IngestResult, validate_batch
 from storage.objects import store_verified
 from storage.writer import Writer, is_lock_error
-
-if importlib.util.find_spec("storage.search") is not None:
-    import storage.search  # noqa: F401 - registers the search index
 
 
 class Store:
     def __init__(self, path: str | Path | None = None, *, synchronous: str = "FULL"):
         self.path = None if path is None else Path(path)
         db = schema.connect(self.path, synchronous=synchronous)
-        schema.migrate(db)
+        try:
+            schema.migrate(db)
+        except BaseException:
+            db.conn.close()
+            raise
         self._writer = Writer(db)
         self._local = threading.local()
         self._readers: list[Database] = []

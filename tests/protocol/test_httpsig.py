@@ -131,7 +131,8 @@ def test_target_uri_normalization(uri, normal):
     assert httpsig.normalize_target_uri(uri) == normal
 
 
-@pytest.mark.parametrize("uri", ["/relative", "ftp://hub.example/", "https://user@hub.example/"])
+@pytest.mark.parametrize("uri", ["/relative", "ftp://hub.example/", "https://user@hub.example/",
+                                 "http://[::1/x"])
 def test_target_uri_must_be_absolute_http(uri):
     with pytest.raises(BadRequestSignature):
         httpsig.normalize_target_uri(uri)
@@ -344,6 +345,20 @@ def test_any_changed_query_is_refused(query):
     with pytest.raises(BadRequestSignature):
         verify(headers, method="GET", body=b"", uri=f"https://hub.example/ki/v1/objects?{query}x")
 
+
+
+field_text = st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=80),
+    st.sampled_from([sign()["Signature-Input"], sign()["Signature"], 'ki=("@method");created=1']),
+)
+
+
+@settings(max_examples=200)
+@given(field_text, field_text, field_text, st.sampled_from([URI, "http://[::1/x", "https://h/ü"]))
+def test_garbage_fields_only_ever_raise_protocol_errors(signature_input, signature, digest, uri):
+    headers = {"Signature-Input": signature_input, "Signature": signature, "Content-Digest": digest}
+    with pytest.raises((BadRequestSignature, StaleSignature, BadContentDigest)):
+        verify(headers, uri=uri)
 
 # --- interop with the independent http-message-signatures package -------------------
 

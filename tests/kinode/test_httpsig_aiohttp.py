@@ -177,3 +177,9 @@ async def test_our_client_is_accepted_by_http_message_signatures_server(library_
     assert status == 200 and json.loads(raw) == {"did": ALICE.did, "body": BODY.decode()}
     status, _, raw = await send(library_node, signed, body=BODY + b" ")
     assert status == 401 and "digest" in json.loads(raw)["refused"].lower()
+
+
+async def test_garbled_host_field_is_refused_not_a_crash(node):
+    signed = sign_request(ALICE, "POST", node.make_url("/ki/v1/inbox"), body=BODY, now=NOW)
+    garbled = type(signed)(signed.method, signed.url, {**signed.headers, "Host": "[::1"}, signed.body)
+    assert problem(*await send(node, garbled)) == (401, "bad_request_signature")

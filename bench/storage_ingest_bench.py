@@ -1,0 +1,157 @@
+"""Storage ingest benchmark: the store against raw sqlite3 executemany, same rows, same run.
+
+    .venv/bin/python bench/storage_ingest_bench.py [--objects N] [--batch B] [--rss-objects M]
+
+Objects are signed (and so already validated) before timing starts. Timed:
+
+- raw: `executemany` of the objects' rows into the same `objects` table
+  (same schema, indexes and pragmas: WAL, synchronous=FULL), one
+  transaction per batch: the floor of what SQLite itself costs;
+- store (core): `Store.submit(store_verified, batch)` through the writer
+  thread, with only the core derived table (current versions) registered;
+- store (with search): the same with every registered derived table,
+  including the search index;
+- store at synchronous=NORMAL, to show what FULL costs.
+
+Printed: objects/s for each, the ratio store/raw (target >= 0.5), bytes of
+database file per object, and optionally the peak RSS while storing M objects.
+"""
+
+import argparse
+import hashlib
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from protocol.envelope import sign  # noqa: E402
+from protocol.identity import Identity  # noqa: E402
+from storage import derived, schema  # noqa: E402
+from storage.objects import store_verified  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+T0 = 1_700_000_000
+WORDS = ("logo brand vector icon layout typography web shop audit tax payroll interim finance "
+         "python django react migration cloud kubernetes copy translation german french video").split()
+
+
+def make_batch(start: int, size: int, authors: list[Identity]):
+    """Deterministic, varied objects: offers in a few categories, some profiles."""
+    batch = []
+    for n in range(start, start + size):
+        who = authors[n % len(authors)]
+        words = [WORDS[(n * k) % len(WORDS)] for k in (1, 3, 7, 11, 13)]
+        if n % 10 == 0:
+            batch.append(sign(who, "profile", {"name": f"Member {n}", "bio": " ".join(words) * 3,
+                                               "skills": sorted(set(words[:3]))}, T0 + n))
+        else:
+            batch.append(sign(who, "offer", {
+                "category": ("web-design", "branding", "bookkeeping", "translation")[n % 4],
+                "title": " ".join(words[:3]).capitalize(), "description": " ".join(words) * 4,
+                "skills": sorted(set(words[:2])), "price": {"amount": f"{100 + n % 900}.00", "currency": "EUR"},
+                "unit": ("hour", "day", "fixed")[n % 3]}, T0 + n))
+    return batch
+
+
+def batches(total: int, size: int, authors: list[Identity]) -> list:
+    return [make_batch(start, min(size, total - start), authors) for start in range(0, total, size)]
+
+
+def run_raw(path: Path, all_batches: list) -> float:
+    db = schema.connect(path)
+    schema.migrate(db)
+    conn = db.conn
+    sql = ("INSERT INTO objects(id, type, author, created_at, category, received_at, wire) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+    started = time.perf_counter()
+    for batch in all_batches:
+        rows = [(o.id, o.type, o.author, o.created_at, o.category, T0, o.wire) for o in batch]
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def run_store(path: Path, all_batches: list, synchronous: str = "FULL") -> float:
+    store = Store(path, synchronous=synchronous)
+    started = time.perf_counter()
+    for batch in all_batches:
+        store.submit(store_verified, batch, T0).result()
+    elapsed = time.perf_counter() - started
+    store.write_sync(lambda db: None)
+    store.close()
+    return elapsed
+
+
+def file_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+
+
+def core_only():
+    """Context: only the core derived tables registered."""
+    class _Core:
+        def __enter__(self):
+            self.saved = derived.registered()
+            for d in self.saved:
+                if d.name != "current_versions":
+                    derived.unregister(d.name)
+
+        def __exit__(self, *exc):
+            for d in self.saved:
+                derived.register(d)
+    return _Core()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--objects", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--rss-objects", type=int, default=0, help="also store this many, report peak RSS")
+    args = parser.parse_args()
+
+    authors = [Identity(hashlib.sha256(f"bench-{i}".encode()).digest()) for i in range(200)]
+    all_batches = batches(args.objects, args.batch, authors)
+    wire_bytes = sum(len(o.wire) for b in all_batches for o in b) / args.objects
+    print(f"storage ingest bench: {args.objects} objects in batches of {args.batch}, "
+          f"mean wire size {wire_bytes:.0f} B, SQLite {schema.sqlite3.sqlite_version}, "
+          f"derived tables: {', '.join(d.name for d in derived.registered())}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        raw = run_raw(tmp / "raw.db", all_batches)
+        with core_only():
+            core = run_store(tmp / "core.db", all_batches)
+            normal = run_store(tmp / "normal.db", all_batches, synchronous="NORMAL")
+        full = run_store(tmp / "full.db", all_batches)
+        rate = args.objects
+        print(f"raw executemany (FULL):      {rate / raw:10.0f} objects/s")
+        print(f"store, core only (FULL):     {rate / core:10.0f} objects/s   ratio store/raw = {raw / core:.2f}"
+              " (target >= 0.5)")
+        print(f"store, core only (NORMAL):   {rate / normal:10.0f} objects/s   FULL costs {core / normal:.2f}x NORMAL")
+        print(f"store, with search (FULL):   {rate / full:10.0f} objects/s   ratio store/raw = {raw / full:.2f}")
+        print(f"database bytes per object:   raw {file_bytes(tmp / 'raw.db') / rate:.0f}, "
+              f"core {file_bytes(tmp / 'core.db') / rate:.0f}, with search {file_bytes(tmp / 'full.db') / rate:.0f}"
+              f" (wire alone {wire_bytes:.0f})")
+
+        if args.rss_objects:
+            store = Store(tmp / "big.db")
+            started = time.perf_counter()
+            for start in range(0, args.rss_objects, args.batch):
+                batch = make_batch(start, min(args.batch, args.rss_objects - start), authors)
+                store.submit(store_verified, batch, T0).result()
+            store.close()
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{args.rss_objects} objects (with search, signing included) in "
+                  f"{time.perf_counter() - started:.0f} s; peak RSS of the whole bench {peak:.0f} MB; "
+                  f"file {file_bytes(tmp / 'big.db') / 2**20:.0f} MiB")
+    print(f"(run: {' '.join(sys.argv)}; pid {os.getpid()})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,11 @@
+"""Typed application state (aiohttp AppKeys) shared by the node's handlers."""
+
+from aiohttp import web
+
+from kinode.limits import Limits
+from kinode.node import Node
+from kinode.replay_cache import ReplayCache
+
+NODE = web.AppKey("node", Node)
+LIMITS = web.AppKey("limits", Limits)
+REPLAYS = web.AppKey("replays", ReplayCache)

@@ -1,0 +1,47 @@
+"""A node's settings, as the CLI or a test gives them."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_BODY_BYTES = 4 * 1024 * 1024
+MAX_BATCH = 500
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything a running node is told. `roles` is ("node",) or ("node", "hub").
+
+    `hubs` are the hub URLs a participant publishes to; `peers` the hub URLs a
+    hub federates with. Both come from the operator, so they are trusted even
+    on loopback; URLs learned from objects go through the SSRF guard.
+    """
+
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 7400
+    roles: tuple[str, ...] = ("node",)
+    categories: tuple[str, ...] = ()
+    hubs: tuple[str, ...] = ()
+    peers: tuple[str, ...] = ()
+    discover: bool = False
+    public_url: str | None = None
+    reconcile_interval: float = 30.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_batch: int = MAX_BATCH
+    client_rate: float = 200.0
+    client_burst: float = 2000.0
+    author_rate: float = 100.0
+    author_burst: float = 5000.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def is_hub(self) -> bool:
+        return "hub" in self.roles
+
+    @property
+    def url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "kinode.db"

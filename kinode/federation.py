@@ -1,0 +1,148 @@
+"""HTTP handlers of the federation protocol (specs/protocol.md section 9).
+
+Handlers stay thin: parse and check the request, call the node's service
+layer, shape the answer. Every refusal is problem+json with a spec code.
+"""
+
+import json
+
+from aiohttp import web
+
+from kinode.appkeys import LIMITS, NODE, REPLAYS
+from kinode.httpsig import signature_problem, verify_aiohttp_request
+from kinode.problem import problem, problem_from
+from protocol import canonical
+from protocol.envelope import is_object_id
+from protocol.errors import ProtocolError
+from storage import listing
+from storage.errors import StorageError
+from storage.search import SearchQuery, search
+
+routes = web.RouteTableDef()
+JSON = "application/json"
+
+
+@routes.get("/.well-known/kinode")
+async def well_known(request: web.Request) -> web.Response:
+    return web.json_response(request.app[NODE].describe())
+
+
+@routes.post("/ki/v1/inbox")
+async def inbox(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    refusal = await _refuse_request(request)
+    if refusal is not None:
+        return refusal
+    body = await request.read()
+    signer = _check_signature(request, body, required=False)
+    if isinstance(signer, web.Response):
+        return signer
+    try:
+        batch = canonical.parse(body)
+    except ProtocolError as error:
+        return problem_from(error)
+    objects = batch.get("objects") if isinstance(batch, dict) else None
+    if not isinstance(objects, list) or not objects:
+        return problem("malformed", 'the body must be {"objects": [OBJECT, ...]} with at least one object')
+    if len(objects) > node.config.max_batch:
+        return problem("too_large", f"{len(objects)} objects in one request; the limit is {node.config.max_batch}")
+    limited = request.app[LIMITS].authors(objects, node.clock())
+    if limited is not None:
+        return limited
+    results = await node.receive(objects)
+    return web.json_response({"results": [_result(r) for r in results]})
+
+
+@routes.get("/ki/v1/objects/{id}")
+async def get_object(request: web.Request) -> web.Response:
+    object_id = request.match_info["id"]
+    if not is_object_id(object_id):
+        return problem("malformed", "an object id is 64 lowercase hex digits")
+    stored = await request.app[NODE].get(object_id)
+    if stored is None:
+        return problem("not_found", f"no object {object_id} here")
+    if stored.retracted_by is not None:
+        return problem("retracted", f"its author retracted {object_id}", retracted_by=stored.retracted_by)
+    return web.Response(body=stored.wire, content_type=JSON)
+
+
+@routes.get("/ki/v1/objects")
+async def list_objects(request: web.Request) -> web.Response:
+    query = request.query
+    try:
+        after = int(query.get("after", "0"))
+        limit = int(query.get("limit", "100"))
+    except ValueError:
+        return problem("invalid_query", "after and limit must be integers")
+    if after < 0 or not 1 <= limit <= 500:
+        return problem("invalid_query", "after must be a cursor from a previous page and limit within 1..500")
+    stored = await request.app[NODE].store.read(
+        listing.list_objects, after, type=query.get("type"), category=query.get("category"),
+        author=query.get("author"), limit=limit, include_hidden=True, include_superseded=True)
+    next_cursor = stored[-1].seq if stored else after
+    body = b'{"next":"%d","objects":[' % next_cursor + b",".join(s.wire for s in stored) + b"]}"
+    return web.Response(body=body, content_type=JSON)
+
+
+@routes.get("/ki/v1/search")
+async def search_listings(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    try:
+        query = _search_query(request.query)
+        page = await node.store.read(search, query, node.now())
+    except (StorageError, ValueError) as error:
+        detail = error.detail if isinstance(error, StorageError) else str(error)
+        return problem("invalid_query", detail)
+    stored = {hit.id: await node.get(hit.id) for hit in page.results}
+    results = [{"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
+                "title": hit.title, "object": json.loads(stored[hit.id].wire)}
+               for hit in page.results if stored[hit.id] is not None]
+    return web.json_response({"results": results, "next": page.next_cursor})
+
+
+def _search_query(params) -> SearchQuery:
+    known = {"q", "type", "category", "author", "currency", "min_price", "max_price", "order",
+             "limit", "cursor", "created_after", "created_before"}
+    unknown = set(params) - known
+    if unknown:
+        raise ValueError(f"unknown search parameters: {', '.join(sorted(unknown))}")
+    ints = {k: int(params[k]) for k in ("limit", "created_after", "created_before") if k in params}
+    strings = {k: params[k] for k in ("q", "type", "category", "author", "currency", "min_price",
+                                      "max_price", "order", "cursor") if k in params}
+    if strings.get("order", "recent") not in ("recent", "relevance"):
+        raise ValueError("order is recent or relevance")
+    return SearchQuery(**strings, **ints)
+
+
+def _result(result) -> dict:
+    answer = {"id": result.id, "status": result.status}
+    if result.code is not None:
+        answer["code"] = result.code
+        answer["detail"] = result.detail
+    return answer
+
+
+async def _refuse_request(request: web.Request) -> web.Response | None:
+    """Content type, client rate limit and declared size, before reading the body."""
+    if request.content_type != JSON:
+        return problem("unsupported_media_type", f"send {JSON}, not {request.content_type!r}")
+    limited = request.app[LIMITS].client(request, request.app[NODE].clock())
+    if limited is not None:
+        return limited
+    max_body = request.app[NODE].config.max_body_bytes
+    if request.content_length is not None and request.content_length > max_body:
+        return problem("too_large", f"the body is {request.content_length} bytes; the limit is {max_body}")
+    return None
+
+
+def _check_signature(request: web.Request, body: bytes, *, required: bool) -> str | None | web.Response:
+    """The signer's did, None for an unsigned request that may be unsigned, or a refusal."""
+    if "Signature" not in request.headers and "Signature-Input" not in request.headers:
+        if required:
+            return problem("signature_required", "this endpoint needs an RFC 9421 request signature")
+        return None
+    node = request.app[NODE]
+    try:
+        return verify_aiohttp_request(request, body, node.now(), request.app[REPLAYS], origin=node.config.public_url)
+    except ProtocolError as error:
+        return signature_problem(error)

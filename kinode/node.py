@@ -1,0 +1,155 @@
+"""The node's service layer: what a participant or hub does, independent of HTTP.
+
+`Node` ties an identity, a store and a config together. HTTP handlers, the CLI
+and (later) the web UI call these methods; none of them touch storage
+directly for writes.
+"""
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from kinode import __version__
+from kinode.changes import Changes, Watcher
+from kinode.config import NodeConfig
+from kinode.policy import admit
+from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
+from protocol.errors import ProtocolError
+from protocol.identity import Identity
+from storage import listing, outbox, peers
+from storage.ingest import IngestResult, validate_batch
+from storage.objects import store_verified
+from storage.store import Store
+
+GOSSIP = "@gossip"
+"""Outbox pseudo-destination: 'every remote that serves this object', expanded
+at delivery time, so a hub learned (or a CLI publish made) later still gets it."""
+
+
+@dataclass
+class Remote:
+    """A hub this node publishes to (participant) or federates with (hub)."""
+
+    url: str
+    did: str | None = None
+    categories: tuple[str, ...] | None = None  # None: not reached yet, so unknown
+    roles: tuple[str, ...] = ()
+
+    def serves(self, obj: SignedObject) -> bool:
+        if self.categories is None:
+            return True
+        return admit(obj, hub_categories=self.categories) is None
+
+
+class Node:
+    def __init__(self, config: NodeConfig, identity: Identity, store: Store,
+                 clock: Callable[[], float] = time.time):
+        self.config = config
+        self.identity = identity
+        self.store = store
+        self.clock = clock
+        self.remotes = {url.rstrip("/"): Remote(url.rstrip("/")) for url in (config.peers if config.is_hub else config.hubs)}
+        self.changes = Changes()  # notified whenever objects or outbox entries are added
+
+    @property
+    def did(self) -> str:
+        return self.identity.did
+
+    def watch(self) -> Watcher:
+        return self.changes.watch()
+
+    def now(self) -> int:
+        return int(self.clock())
+
+    def describe(self) -> dict[str, Any]:
+        """The body of GET /.well-known/kinode."""
+        config = self.config
+        description = {
+            "did": self.did, "roles": list(config.roles), "protocol": ["ki/1"],
+            "software": f"kinode {__version__}", "url": config.url,
+            "categories": sorted(config.categories),
+            "limits": {"max_body_bytes": config.max_body_bytes, "max_batch": config.max_batch,
+                       "max_object_bytes": MAX_OBJECT_BYTES},
+        }
+        if config.is_hub:
+            description["policy"] = {"accepts": (
+                "objects whose body.category is one of `categories`; profile, hub, category, "
+                "endorsement, key_rotation and retract objects from anyone")}
+        else:
+            description["policy"] = {"accepts": (
+                "objects by this node's owner, and objects that name it or refer to objects it holds")}
+        return description
+
+    # --- writing ------------------------------------------------------------
+
+    async def publish(self, type_: str, body: dict[str, Any]) -> tuple[SignedObject, IngestResult]:
+        """Sign an object as this node's owner, store it and queue it for gossip."""
+        obj = sign(self.identity, type_, body, self.now())
+        [result] = await self.store.write(store_verified, [obj], self.now(), (GOSSIP,))
+        self.changes.notify()
+        return obj, result
+
+    async def receive(self, items: list[Any]) -> list[IngestResult]:
+        """Verify, admit and store objects delivered to this node, in one commit."""
+        now = self.now()
+        checked = await asyncio.get_running_loop().run_in_executor(None, validate_batch, items, now)
+        referenced = await self.store.read(_held_ids, _references(checked)) if not self.config.is_hub else set()
+        admitted = [self._admit(item, referenced) for item in checked]
+        forward = (GOSSIP,) if self.config.is_hub and self.remotes else ()
+        results = await self.store.write(store_verified, admitted, now, forward)
+        if any(r.status == "accepted" for r in results):
+            self.changes.notify()
+        return results
+
+    def _admit(self, item: SignedObject | ProtocolError, referenced: set[str]) -> SignedObject | ProtocolError:
+        if not isinstance(item, SignedObject):
+            return item
+        if self.config.is_hub:
+            error = admit(item, hub_categories=self.config.categories)
+        else:
+            error = admit(item, owner=self.did, held=referenced)
+        if error is not None:
+            error.claimed_id = item.id
+            return error
+        return item
+
+    # --- reading ------------------------------------------------------------
+
+    async def get(self, object_id: str) -> listing.StoredObject | None:
+        return await self.store.read(listing.get, object_id)
+
+    async def status(self) -> dict[str, Any]:
+        counts = await self.store.read(_type_counts)
+        depth = await self.store.read(outbox.depth)
+        known = await self.store.read(peers.list_peers)
+        return {
+            "did": self.did, "roles": list(self.config.roles), "url": self.config.url,
+            "objects": counts, "outbox": depth,
+            "remotes": [{"url": r.url, "did": r.did, "categories": r.categories} for r in self.remotes.values()],
+            "peers": [{"did": p.did, "url": p.url, "failures": p.failures, "last_error": p.last_error} for p in known],
+        }
+
+
+def _references(checked: Iterable[object]) -> list[str]:
+    ids = []
+    for item in checked:
+        if isinstance(item, SignedObject):
+            for key in ("target", "contract", "delivery", "task", "project"):
+                value = item.body.get(key)
+                if isinstance(value, str):
+                    ids.append(value)
+    return ids
+
+
+def _held_ids(db, ids: list[str]) -> set[str]:
+    held: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        held.update(row[0] for row in db.execute(f"SELECT id FROM objects WHERE id IN ({marks})", chunk))
+    return held
+
+
+def _type_counts(db) -> dict[str, int]:
+    return {row[0]: row[1] for row in db.execute("SELECT type, count(*) FROM objects GROUP BY type ORDER BY type")}

@@ -1,0 +1,41 @@
+"""Which objects a node takes in: a hub's categories, a participant's own business.
+
+Both answers are the spec's (section 9.3); they return the rejection rather
+than raising it so a batch can carry on.
+"""
+
+from protocol.envelope import SignedObject
+from protocol.errors import CategoryNotServed, NotAddressed, ProtocolError
+
+HUB_GLOBAL_TYPES = frozenset({"profile", "hub", "category", "endorsement", "key_rotation", "retract"})
+
+
+def admit(obj: SignedObject, *, hub_categories: tuple[str, ...] | None = None, owner: str | None = None,
+          held: set[str] | frozenset[str] = frozenset()) -> ProtocolError | None:
+    """None if the node takes `obj`, else the rejection to report.
+
+    A hub (given `hub_categories`) takes the global types from anyone and
+    anything filed under a category it serves. A participant's node (given
+    `owner`) takes its owner's objects, messages and contracts that name the
+    owner, and objects that refer to an object it holds (`held` ids).
+    """
+    if hub_categories is not None:
+        if obj.type in HUB_GLOBAL_TYPES or obj.category in hub_categories:
+            return None
+        return CategoryNotServed(f"this hub does not serve category {obj.category!r}"
+                                 if obj.category else f"this hub does not take {obj.type} objects without a category")
+    if obj.author == owner or _names(obj, owner):
+        return None
+    if any(isinstance(obj.body.get(k), str) and obj.body[k] in held
+           for k in ("target", "contract", "delivery", "task", "project")):
+        return None
+    return NotAddressed("this node only takes objects by or addressed to its owner")
+
+
+def _names(obj: SignedObject, did: str | None) -> bool:
+    body = obj.body
+    if obj.type == "message":
+        return any(isinstance(r, dict) and r.get("to") == did for r in body.get("recipients", ()))
+    if obj.type == "contract":
+        return any(isinstance(p, dict) and p.get("did") == did for p in body.get("parties", ()))
+    return body.get("subject") == did or body.get("coordinator") == did

@@ -1,0 +1,52 @@
+"""GET /ki/v1/stream: server-sent events of newly stored objects.
+
+Each subscriber pages through the log after its last event id, so resuming
+with Last-Event-ID and following live are the same code path. The node's
+`changed` event wakes subscribers; a periodic tick covers objects written by
+another process (a CLI publish) and sends the keep-alive.
+"""
+
+import asyncio
+
+from aiohttp import web
+
+from kinode.appkeys import NODE
+from kinode.problem import problem
+from storage import listing
+
+KEEP_ALIVE_SECONDS = 15.0
+PAGE = 200
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/ki/v1/stream")
+async def stream(request: web.Request) -> web.StreamResponse:
+    node = request.app[NODE]
+    category = request.query.get("category")
+    last_event = request.headers.get("Last-Event-ID", request.query.get("after"))
+    if last_event is None:
+        after = await node.store.read(listing.last_seq)
+    elif last_event.isdigit():
+        after = int(last_event)
+    else:
+        return problem("invalid_query", "Last-Event-ID must be an event id this stream sent")
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+    await response.prepare(request)
+    watcher = node.watch()
+    try:
+        while True:
+            stored = await node.store.read(listing.list_objects, after, category=category, limit=PAGE,
+                                           include_hidden=True, include_superseded=True)
+            for obj in stored:
+                await response.write(b"id: %d\nevent: object\ndata: %s\n\n" % (obj.seq, obj.wire))
+            if stored:
+                after = stored[-1].seq
+                continue
+            if not await watcher.wait(KEEP_ALIVE_SECONDS):
+                await response.write(b": keep-alive\n\n")
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        watcher.close()
+    return response
