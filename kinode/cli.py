@@ -6,6 +6,7 @@ import os
 import sys
 
 from kinode import __version__, keystore
+from kinode.commands import add_commands
 from kinode.errors import EmptyPassphrase, KinodeError, PassphraseMismatch, PassphraseRequired
 from protocol.identity import Identity
 
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     whoami.add_argument("--data-dir", required=True, help="the node's data directory")
     whoami.set_defaults(run=run_whoami)
+    add_commands(commands, unlock, PASSPHRASE_ENV)
     return parser
 
 

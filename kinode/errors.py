@@ -79,3 +79,7 @@ class WrongPassphrase(KeystoreError):
 
 class KeystoreCorrupt(KeystoreError):
     code, status = "keystore_corrupt", 500
+
+
+class PortInUse(KinodeError):
+    code, status = "port_in_use", 500

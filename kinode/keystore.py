@@ -225,3 +225,11 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def identity_did(data_dir: str | os.PathLike) -> str | None:
+    """The did named in `data_dir`'s identity file, without unlocking the key (None if absent)."""
+    try:
+        return json.loads(identity_path(data_dir).read_bytes()).get("did")
+    except (OSError, ValueError, AttributeError):
+        return None

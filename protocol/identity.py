@@ -14,6 +14,7 @@ from protocol.errors import BadDid
 
 DID_PREFIX = "did:key:z"
 ED25519_MULTICODEC = b"\xed\x01"
+MAX_DID_LENGTH = 64  # an Ed25519 did:key is 56 characters; a little slack for a clear length error
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {c: i for i, c in enumerate(_ALPHABET)}
 
@@ -55,7 +56,9 @@ def public_key_from_did(did: str) -> bytes:
     ed25519-pub (0xed01) or a key that is not 32 bytes.
     """
     if not isinstance(did, str) or not did.startswith(DID_PREFIX):
-        raise BadDid(f"{did!r} does not start with {DID_PREFIX!r}")
+        raise BadDid(f"{str(did)[:80]!r} does not start with {DID_PREFIX!r}")
+    if len(did) > MAX_DID_LENGTH:  # base58 decoding is quadratic: refuse long input before it
+        raise BadDid(f"a did:key is at most {MAX_DID_LENGTH} characters, not {len(did)}")
     return _decode_did_key(did)
 
 

@@ -34,7 +34,6 @@ SQLite error escapes for anything a user typed.
 """
 
 import heapq
-import json
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,9 +42,9 @@ from sqlite_utils import Database
 from storage import search_cursor
 from storage.errors import InvalidQuery
 from storage.search_cursor import RecentCursor, RelevanceCursor
-from storage.search_index import LISTING_TYPES, scaled_amount, tag
+from storage.search_index import CONTENT_SQL, LISTING_TYPES, scaled_amount, tag
 from storage.search_text import (
-    TEXT_COLUMNS, Term, average_lengths, idf, parse_terms, score, text_match, tokens,
+    TEXT_COLUMNS, Scorer, Term, average_lengths, fold, idf, parse_terms, text_match, unpack_lengths,
 )
 
 RELEVANCE_WINDOW = 1000
@@ -53,8 +52,6 @@ DF_CAP = 10_000
 MAX_LIMIT = 100
 MATCH_START, MATCH_END = "\x02", "\x03"  # around matched words in snippets: escape, then style
 _TITLE = "json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' THEN '$.body.name' ELSE '$.body.title' END)"
-_FIELDS = {"profile": ("name", "bio", "skills", "categories")}
-_LISTING_FIELDS = ("title", "description", "skills", "category")
 
 
 @dataclass(frozen=True)
@@ -139,17 +136,20 @@ def _relevance(db: Database, plan: _Plan, limit: int, position: RelevanceCursor 
         where += ["search_fts.rowid >= ?", "l.seq <= ?"]
         params += [position.floor_key, position.max_seq]
     rows = db.execute(
-        f"SELECT search_fts.rowid, l.seq, o.id, o.type, o.author, o.created_at, o.wire FROM {_source(plan)} "
+        f"SELECT search_fts.rowid, l.seq, o.id, o.type, o.author, o.created_at, l.lengths, "
+        f"{', '.join(CONTENT_SQL)} FROM {_source(plan)} "
         f"WHERE {' AND '.join(where)} ORDER BY search_fts.rowid DESC LIMIT ?",
         [*params, window if position is None else -1]).fetchall()
-    docs = [_fields(json.loads(row[6])) for row in rows]
+    lengths = [unpack_lengths(row[6]) for row in rows]
     if position is None:
         max_seq = max((row[1] for row in rows), default=0)
         floor_key = rows[-1][0] if len(rows) >= window else -1
-        idfs, avgs = _idfs(db, plan.terms), tuple(average_lengths(docs))
+        idfs, avgs = _idfs(db, plan.terms), tuple(average_lengths(lengths))
     else:
         max_seq, floor_key, idfs, avgs = position.max_seq, position.floor_key, position.idfs, position.avg_lengths
-    ranked = ((-score(plan.terms, doc, idfs, avgs), -row[0], i) for i, (row, doc) in enumerate(zip(rows, docs)))
+    scorer = Scorer(plan.terms, idfs, avgs)
+    ranked = ((-scorer.score([fold(t) if isinstance(t, str) else "" for t in row[7:]], n), -row[0], i)
+              for i, (row, n) in enumerate(zip(rows, lengths)))
     if position is not None:
         after = (-position.after_score, -position.after_key)
         ranked = (r for r in ranked if r[:2] > after)
@@ -176,18 +176,6 @@ def _source(plan: _Plan) -> str:
         return ("search_fts CROSS JOIN search_listing l ON l.key = search_fts.rowid "
                 "CROSS JOIN objects o ON o.seq = l.seq")
     return "search_listing l CROSS JOIN objects o ON o.seq = l.seq"
-
-
-def _fields(envelope: dict) -> list[list[str]]:
-    body = envelope.get("body", {})
-    names = _FIELDS.get(envelope.get("type"), _LISTING_FIELDS)
-    return [tokens(_flatten(body.get(name))) for name in names]
-
-
-def _flatten(value: object) -> str:
-    if isinstance(value, str):
-        return value
-    return "" if value is None else json.dumps(value)
 
 
 def _idfs(db: Database, terms: tuple[Term, ...]) -> tuple[float, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from protocol import envelope
 from protocol.bodies import BODY_TYPES, OBJECT_TYPES
-from protocol.shapes import DID, OBJECT_ID, TIMESTAMP, ListOf, Obj
+from protocol.shapes import DID, OBJECT_ID, TIMESTAMP, ListOf
 
 HERE = pathlib.Path(__file__).parent
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -43,7 +43,8 @@ def test_invalid_bodies_name_the_field(case: Bad) -> None:
 
 
 def test_error_sentence_for_fraction_digits() -> None:
-    with pytest.raises(InvalidBody, match=r"^body\.price\.amount: '12\.345' has more fraction digits than EUR allows \(2\)$"):
+    expected = r"^body\.price\.amount: '12\.345' has more fraction digits than EUR allows \(2\)$"
+    with pytest.raises(InvalidBody, match=expected):
         validate_body("offer", {**BASE["offer"], "price": eur("12.345")}, CREATED_AT)
 
 

@@ -288,3 +288,23 @@ def _repair(first: str, value: dict) -> dict:
     elif first == "clock_skew":
         return forge(ALICE, "offer", value["body"], NOW)
     return value
+
+
+tricky_text = st.sampled_from(['","id":"', ',"id":"', '","sig":"', '\\"', "}", '"v":1}', "é", "\u2028"]) | st.text(max_size=6)
+tricky_bodies = st.dictionaries(
+    st.sampled_from(["id", "sig", "a", "type", "v", "zz"]),
+    st.recursive(tricky_text | st.integers(0, 9),
+                 lambda inner: st.dictionaries(st.sampled_from(["id", "sig", "x"]), inner, max_size=3),
+                 max_leaves=6),
+    max_size=5,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(tricky_bodies, st.sampled_from(["offer", "retract", "profile"]))
+def test_id_is_always_the_hash_of_the_signing_bytes(body, type_):
+    """The id check must hash exactly the envelope without id and sig, whatever the body holds."""
+    value = forge(ALICE, type_, body, NOW)
+    assert code_of(value) in {"accepted", "invalid_body"}
+    tampered = {**value, "body": {**body, "id": value["id"], "sig": value["sig"]}}
+    assert code_of(tampered) == "bad_id"

@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 from jsonschema import Draft202012Validator
 
-from body_cases import CREATED_AT, INVALID, VALID, Bad
+from body_cases import BASE, CREATED_AT, INVALID, VALID, Bad
 from protocol import envelope
 from protocol.bodies import BODY_TYPES, OBJECT_TYPES, validate_body
 from protocol.errors import InvalidBody
@@ -72,8 +72,7 @@ def test_schema_agrees_on_invalid_bodies(case: Bad) -> None:
 
 
 def test_envelope_schema() -> None:
-    alice = examples.alice
-    obj = envelope.sign(alice, "offer", VALID[4][2] if VALID[4][0] == "offer" else {}, CREATED_AT).as_dict()
+    obj = envelope.sign(examples.alice, "offer", BASE["offer"], CREATED_AT).as_dict()
     check = validator("envelope.json")
     assert check.is_valid(obj)
     for broken in ({**obj, "extra": 1}, {**obj, "v": 2}, {**obj, "type": "invoice"}, {**obj, "created_at": True},

@@ -1,0 +1,89 @@
+"""The node's aiohttp application: `create_app(node) -> web.Application`.
+
+Background work (gossip delivery, learning about remotes, hub
+reconciliation, discovery) runs as cleanup_ctx tasks, so it starts and stops
+with the app and a shutdown finishes in-flight writes before the store closes.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from kinode import federation, stream
+from kinode.appkeys import LIMITS, NODE, REPLAYS
+from kinode.challenge import challenge_handler
+from kinode.gossip import Gossip
+from kinode.limits import Limits
+from kinode.node import Node
+from kinode.problem import problem
+from kinode.remotes import refresh_remotes
+from kinode.replay_cache import ReplayCache
+
+log = logging.getLogger("kinode")
+SESSION = web.AppKey("session", aiohttp.ClientSession)
+
+
+def create_app(node: Node) -> web.Application:
+    app = web.Application(middlewares=[problem_middleware], client_max_size=node.config.max_body_bytes)
+    app[NODE] = node
+    app[LIMITS] = Limits(node.config)
+    app[REPLAYS] = ReplayCache()
+    app.add_routes(federation.routes)
+    app.add_routes(stream.routes)
+    app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
+    if node.config.is_hub:
+        from kinode import reconcile
+        app.add_routes(reconcile.routes)
+    app.cleanup_ctx.append(_client_session)
+    app.cleanup_ctx.append(_background)
+    return app
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Every error a client sees is problem+json with a code, never an HTML page or a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPRequestEntityTooLarge as error:
+        return problem("too_large", f"the body exceeds the limit of {error.max_size} bytes")
+    except web.HTTPNotFound:
+        return problem("not_found", f"no such endpoint: {request.method} {request.path}")
+    except web.HTTPMethodNotAllowed as error:
+        return problem("method_not_allowed", f"{request.method} is not allowed here; use {', '.join(sorted(error.allowed_methods))}",
+                       headers={"Allow": ", ".join(sorted(error.allowed_methods))})
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return problem("internal_error", "the node failed to answer; the error is in its log", 500)
+
+
+async def _client_session(app: web.Application):
+    # Remotes come from the operator (flags), so they may be on loopback; URLs
+    # learned from objects go through kinode.ssrf instead.
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        app[SESSION] = session
+        yield
+
+
+async def _background(app: web.Application):
+    node, session = app[NODE], app[SESSION]
+    tasks = [asyncio.create_task(Gossip(node, session).run(), name="gossip"),
+             asyncio.create_task(refresh_remotes(node, session), name="remotes")]
+    if node.config.is_hub:
+        from kinode.reconcile import reconcile_forever
+        tasks.append(asyncio.create_task(reconcile_forever(node, session), name="reconcile"))
+    if node.config.discover:
+        from kinode.discovery_task import discover_forever
+        tasks.append(asyncio.create_task(discover_forever(node, session), name="discovery"))
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

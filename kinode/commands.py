@@ -1,0 +1,147 @@
+"""`kinode serve`, `hub`, `publish`, `status` and `demo`."""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from kinode import keystore
+from kinode.config import NodeConfig
+from kinode.errors import KinodeError
+from kinode.node import GOSSIP
+from protocol.envelope import sign
+from protocol.errors import ProtocolError
+from storage import listing, outbox, peers
+from storage.objects import store_verified
+from storage.store import Store
+
+
+class BadInput(KinodeError):
+    code, status = "bad_input", 400
+
+
+def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: str) -> None:
+    serve = commands.add_parser("serve", help="run a participant node",
+                                description="Run a participant node: serve the protocol and gossip what you publish to your hubs.")
+    _common(serve)
+    serve.add_argument("--hub", action="append", default=[], metavar="URL", help="a hub to publish to (repeatable)")
+    serve.set_defaults(run=lambda args: _run(args, unlock(args.data_dir), roles=("node",)))
+
+    hub = commands.add_parser("hub", help="run a category hub",
+                              description="Run a category hub: aggregate the listings of its categories, serve search, federate with peer hubs. "
+                                          f"A new data dir gets an identity (encrypted with ${passphrase_env} if set).")
+    _common(hub)
+    hub.add_argument("--category", action="append", required=True, metavar="SLUG", help="a category this hub serves (repeatable)")
+    hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
+    hub.add_argument("--reconcile-interval", type=float, default=30.0, metavar="SECONDS",
+                     help="how often to reconcile with each peer (default 30)")
+    hub.set_defaults(run=lambda args: _run(args, _hub_identity(args, passphrase_env), roles=("node", "hub")))
+
+    publish = commands.add_parser("publish", help="sign an object and queue it for your hubs",
+                                  description='Sign FILE ({"type": ..., "body": {...}}, or - for stdin) as this node\'s owner, '
+                                              "store it and queue it for delivery; a running `kinode serve` delivers it.")
+    publish.add_argument("--data-dir", required=True)
+    publish.add_argument("file", metavar="FILE")
+    publish.set_defaults(run=lambda args: _publish(args, unlock(args.data_dir)))
+
+    status = commands.add_parser("status", help="show objects, outbox and peers",
+                                 description="Print this node's object counts, outbox depth and peers as JSON.")
+    status.add_argument("--data-dir", required=True)
+    status.set_defaults(run=_status)
+
+    demo = commands.add_parser("demo", help="run a local federation: two hubs and a participant node",
+                               description="Start two peered hubs and a participant node on 127.0.0.1, publish a sample profile and offer, "
+                                           "print the URLs to open, and run until Ctrl-C.")
+    demo.add_argument("--data-dir", default=".demo", help="where the three nodes keep their data (default .demo)")
+    demo.add_argument("--port", type=int, default=7400, help="first port; the nodes use PORT..PORT+2 (default 7400)")
+    demo.set_defaults(run=lambda args: _demo(args))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", required=True, help="the node's data directory")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7400, help="port to listen on; 0 picks a free one (default 7400)")
+    parser.add_argument("--public-url", help="the URL others reach this node at, if not http://HOST:PORT")
+    parser.add_argument("--discover", action="store_true", help="find LAN peers with zeroconf (off by default)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+
+def _hub_identity(args, passphrase_env: str):
+    return keystore.ensure_identity(args.data_dir, os.environ.get(passphrase_env),
+                                    warn=lambda text: print(f"kinode: warning: {text}", file=sys.stderr))
+
+
+def _run(args, identity, roles: tuple[str, ...]) -> int:
+    from kinode.runner import serve
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    is_hub = "hub" in roles
+    config = NodeConfig(
+        data_dir=Path(args.data_dir), host=args.host, port=args.port, roles=roles,
+        categories=tuple(args.category) if is_hub else (), hubs=() if is_hub else tuple(args.hub),
+        peers=tuple(args.peer) if is_hub else (), discover=args.discover, public_url=args.public_url,
+        reconcile_interval=getattr(args, "reconcile_interval", 30.0))
+    asyncio.run(serve(config, identity))
+    return 0
+
+
+def _publish(args, identity) -> int:
+    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    try:
+        document = json.loads(text)
+        type_, body = document["type"], document["body"]
+    except (ValueError, KeyError, TypeError):
+        raise BadInput('FILE must be a JSON object {"type": TYPE, "body": {...}}') from None
+    try:
+        obj = sign(identity, type_, body, int(time.time()))
+    except ProtocolError as error:
+        raise BadInput(f"{error.detail} [{error.code}]") from None
+    store = Store(Path(args.data_dir) / "kinode.db")
+    try:
+        [result] = store.write_sync(store_verified, [obj], int(time.time()), (GOSSIP,))
+    finally:
+        store.close()
+    if result.status == "rejected":
+        raise BadInput(f"{result.detail} [{result.code}]")
+    print(obj.id)
+    return 0
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"cannot read {path}: {error.strerror}") from None
+
+
+def _status(args) -> int:
+    path = Path(args.data_dir) / "kinode.db"
+    if not path.exists():
+        raise BadInput(f"no node database in {args.data_dir}; run `kinode serve` or `kinode hub` there first")
+    store = Store(path)
+    try:
+        did = keystore.identity_did(args.data_dir)
+        report = {
+            "did": did,
+            "objects": store.read_sync(lambda db: dict(db.execute("SELECT type, count(*) FROM objects GROUP BY type").fetchall())),
+            "objects_total": store.read_sync(listing.count),
+            "outbox": store.read_sync(outbox.depth),
+            "quarantined": len(store.read_sync(outbox.quarantined, 1000)),
+            "peers": [{"did": p.did, "url": p.url, "categories": list(p.categories), "roles": list(p.roles),
+                       "last_seen": p.last_seen, "failures": p.failures, "last_error": p.last_error}
+                      for p in store.read_sync(peers.list_peers)],
+        }
+    finally:
+        store.close()
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _demo(args) -> int:
+    from kinode.demo import run_demo
+    return run_demo(Path(args.data_dir), args.port)

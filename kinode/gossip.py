@@ -1,0 +1,144 @@
+"""Delivering the outbox: push each queued object to its destination's inbox.
+
+Entries for the pseudo-destination `@gossip` are first expanded to one entry
+per remote that serves the object (in one transaction with the removal of
+the `@gossip` entry), then every destination gets its due entries in batches.
+An answer of accepted or duplicate ends an entry; a rejected object is
+quarantined so it never blocks the others; transport failures, 408, 429 and
+5xx retry with backoff and jitter (Retry-After as a floor), guarded by a
+per-host circuit breaker.
+"""
+
+import asyncio
+import json
+import logging
+import random
+from collections import defaultdict
+
+import aiohttp
+
+from kinode.httpsig import sign_request
+from kinode.node import GOSSIP, Node
+from kinode.retry import CircuitBreakers, classify, next_attempt, parse_retry_after
+from storage import outbox
+from storage.derived import signed_from_wire
+
+log = logging.getLogger("kinode.gossip")
+BATCH = 200
+POLL_SECONDS = 1.0
+
+
+class Gossip:
+    def __init__(self, node: Node, session: aiohttp.ClientSession, *, rng: random.Random | None = None):
+        self.node = node
+        self.session = session
+        self.rng = rng or random.Random()
+        self.breakers = CircuitBreakers(failure_threshold=5, cool_down=30)
+
+    async def run(self) -> None:
+        """Deliver forever: after every change, and at least every POLL_SECONDS."""
+        watcher = self.node.watch()
+        try:
+            while True:
+                try:
+                    busy = await self.deliver_due()
+                except Exception:  # the loop must survive anything one round meets
+                    log.exception("gossip round failed")
+                    busy = False
+                if not busy:
+                    await watcher.wait(POLL_SECONDS)
+        finally:
+            watcher.close()
+
+    async def deliver_due(self) -> bool:
+        """One round; True if a full page was due (so go again at once)."""
+        node = self.node
+        entries = await node.store.read(outbox.due, node.now(), 1000)
+        fanout = [e for e in entries if e.destination == GOSSIP]
+        if fanout:
+            await node.store.write(_expand, self._plan(fanout), node.now())
+            entries = await node.store.read(outbox.due, node.now(), 1000)
+        by_destination = defaultdict(list)
+        for entry in entries:
+            if entry.destination != GOSSIP:
+                by_destination[entry.destination].append(entry)
+        await asyncio.gather(*(self._deliver(dest, batch[i:i + BATCH])
+                               for dest, batch in by_destination.items()
+                               for i in range(0, len(batch), BATCH)))
+        return len(entries) >= 1000
+
+    def _plan(self, fanout: list) -> list[tuple[int, str, list[str]]]:
+        plan = []
+        for entry in fanout:
+            obj = signed_from_wire(entry.wire)
+            targets = [r.url for r in self.node.remotes.values() if r.serves(obj)]
+            plan.append((entry.entry_id, entry.object_id, targets))
+        return plan
+
+    async def _deliver(self, destination: str, entries: list) -> None:
+        node = self.node
+        breaker = self.breakers[destination]
+        if not breaker.allow(node.clock()):
+            return
+        body = b'{"objects":[' + b",".join(e.wire for e in entries) + b"]}"
+        request = sign_request(node.identity, "POST", destination + "/ki/v1/inbox",
+                               {"Content-Type": "application/json"}, body, now=node.now())
+        status, answer, retry_after, error = None, None, None, None
+        try:
+            async with self.session.post(request.url, data=request.body, headers=request.headers,
+                                         timeout=aiohttp.ClientTimeout(total=30)) as response:
+                status = response.status
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), node.clock())
+                text = await response.read()
+                answer = json.loads(text) if status == 200 else _problem_code(text)
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
+            error = exc
+        outcome = classify(status, error) if error is None or status is None else "retry"
+        if outcome == "delivered" and not _results_match(answer, entries):
+            outcome, answer = "give_up", f"answer of {destination} does not list one result per object"
+        if outcome == "retry":
+            breaker.record_failure(node.clock())
+        else:
+            breaker.record_success()
+        why = str(error) if error is not None else f"HTTP {status}: {answer}"
+        await node.store.write(_settle, entries, outcome, answer, why, node.now(), self.rng, retry_after)
+        if outcome != "delivered":
+            log.info("delivery to %s: %s (%d objects, %s)", destination, outcome, len(entries), why)
+
+
+def _results_match(answer: object, entries: list) -> bool:
+    results = answer.get("results") if isinstance(answer, dict) else None
+    return isinstance(results, list) and len(results) == len(entries)
+
+
+def _problem_code(text: bytes) -> str:
+    try:
+        problem = json.loads(text)
+        return f"{problem['code']}: {problem.get('detail', '')}"
+    except (ValueError, KeyError, TypeError):
+        return text[:200].decode("utf-8", "replace")
+
+
+def _expand(db, plan: list[tuple[int, str, list[str]]], now: int) -> None:
+    for entry_id, object_id, targets in plan:
+        outbox.enqueue(db, object_id, targets, now)
+        outbox.mark_delivered(db, entry_id)
+
+
+def _settle(db, entries: list, outcome: str, answer: object, why: str, now: int,
+            rng: random.Random, retry_after: float | None) -> None:
+    """Record one delivery attempt's outcome for every entry it carried."""
+    if outcome == "delivered":
+        for entry, result in zip(entries, answer["results"]):
+            if isinstance(result, dict) and result.get("status") in ("accepted", "duplicate"):
+                outbox.mark_delivered(db, entry.entry_id)
+            else:
+                code = result.get("code") if isinstance(result, dict) else None
+                outbox.quarantine(db, entry.entry_id, now, f"rejected: {code}: {result.get('detail') if isinstance(result, dict) else result}")
+        return
+    for entry in entries:
+        if outcome == "retry":
+            when = next_attempt(entry.attempts + 1, now, rng=rng, retry_after=retry_after)
+            outbox.mark_failed(db, entry.entry_id, int(when + 0.999), why)
+        else:
+            outbox.quarantine(db, entry.entry_id, now, why)

@@ -1,0 +1,124 @@
+"""Hub-to-hub reconciliation: POST /ki/v1/sync and the periodic initiator.
+
+The reconciled set is every visible object the two hubs would both take:
+filed under a category they share, or of a type every hub takes. Hidden
+objects (retracted, or signed after a key rotation) are left out on both
+sides, so a retract that overtook its target does not make the peers chase
+an object neither will serve. After a round the initiator pushes what the
+peer lacks through the outbox and fetches what it lacks by id.
+"""
+
+import asyncio
+import logging
+
+import aiohttp
+from aiohttp import web
+
+from kinode.appkeys import NODE
+from kinode.federation import _check_signature
+from kinode.httpsig import sign_request
+from kinode.node import Node
+from kinode.policy import HUB_GLOBAL_TYPES
+from kinode.problem import problem, problem_from
+from protocol import sync
+from protocol.errors import ProtocolError
+from storage import outbox
+
+log = logging.getLogger("kinode.reconcile")
+MAX_ROUNDS = 64
+FETCH_CONCURRENCY = 8
+routes = web.RouteTableDef()
+
+
+def item_set(db, categories: list[str]) -> sync.SortedItems:
+    """The (created_at, id) set reconciled for `categories`."""
+    cats = ",".join("?" * len(categories)) or "NULL"
+    types = ",".join("?" * len(HUB_GLOBAL_TYPES))
+    rows = db.execute(
+        f"SELECT created_at, id FROM objects WHERE hidden_by IS NULL "
+        f"AND (category IN ({cats}) OR type IN ({types}))",
+        [*categories, *sorted(HUB_GLOBAL_TYPES)]).fetchall()
+    return sync.SortedItems(rows)
+
+
+@routes.post("/ki/v1/sync")
+async def sync_endpoint(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    if request.content_type != "application/json":
+        return problem("unsupported_media_type", "send application/json")
+    body = await request.read()
+    signer = _check_signature(request, body, required=True)
+    if isinstance(signer, web.Response):
+        return signer
+    try:
+        message = sync.decode(body)
+        requested = sync.requested_categories(message)
+        shared = sorted(set(requested or node.config.categories) & set(node.config.categories))
+        items = await node.store.read(item_set, shared)
+        reply = await asyncio.to_thread(sync.respond, items, message)
+    except ProtocolError as error:
+        return problem_from(error)
+    return web.Response(body=sync.encode(reply), content_type="application/json")
+
+
+async def reconcile_forever(node: Node, session: aiohttp.ClientSession) -> None:
+    while True:
+        await asyncio.sleep(node.config.reconcile_interval)
+        for remote in list(node.remotes.values()):
+            if remote.did is None or remote.categories is None:
+                continue
+            try:
+                await reconcile_with(node, session, remote.url, remote.categories)
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProtocolError, ValueError) as error:
+                log.info("reconciliation with %s failed: %s", remote.url, error)
+
+
+async def reconcile_with(node: Node, session: aiohttp.ClientSession, url: str,
+                         remote_categories: tuple[str, ...]) -> tuple[int, int]:
+    """One reconciliation as initiator; returns (pushed, fetched) counts."""
+    shared = sorted(set(node.config.categories) & set(remote_categories))
+    if not shared:
+        return 0, 0
+    items = await node.store.read(item_set, shared)
+    initiator = sync.Initiator(items, shared)
+    message = initiator.start()
+    while message is not None:
+        if initiator.rounds >= MAX_ROUNDS:
+            raise ValueError(f"no agreement with {url} after {MAX_ROUNDS} rounds")
+        reply = await _post(node, session, url + "/ki/v1/sync", sync.encode(message))
+        message = await asyncio.to_thread(initiator.receive, sync.decode(reply))
+    have, need = sorted(initiator.have), sorted(initiator.need)
+    if have:
+        await node.store.write(outbox.enqueue_many, have, [url], node.now())
+        node.changes.notify()
+    fetched = await _fetch(node, session, url, need)
+    if have or need:
+        log.info("reconciled with %s: pushed %d, fetched %d of %d", url, len(have), fetched, len(need))
+    return len(have), fetched
+
+
+async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: bytes) -> bytes:
+    request = sign_request(node.identity, "POST", url, {"Content-Type": "application/json"}, body, now=node.now())
+    async with session.post(request.url, data=request.body, headers=request.headers,
+                            timeout=aiohttp.ClientTimeout(total=30)) as response:
+        answer = await response.read()
+        if response.status != 200:
+            raise ValueError(f"sync answered HTTP {response.status}: {answer[:200]!r}")
+        return answer
+
+
+async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list[str]) -> int:
+    gate = asyncio.Semaphore(FETCH_CONCURRENCY)
+
+    async def one(object_id: str) -> bytes | None:
+        async with gate:
+            async with session.get(f"{url}/ki/v1/objects/{object_id}",
+                                   timeout=aiohttp.ClientTimeout(total=30)) as response:
+                return await response.read() if response.status == 200 else None
+
+    wires = [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]
+    accepted = 0
+    for start in range(0, len(wires), node.config.max_batch):
+        results = await node.receive(wires[start:start + node.config.max_batch])
+        accepted += sum(r.status == "accepted" for r in results)
+    return accepted

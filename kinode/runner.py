@@ -1,0 +1,60 @@
+"""Running a node process: bind, serve, print the URL, stop cleanly on a signal."""
+
+import asyncio
+import dataclasses
+import logging
+import signal
+import socket
+
+from aiohttp import web
+
+from kinode.app import create_app
+from kinode.config import NodeConfig
+from kinode.errors import PortInUse
+from kinode.node import Node
+from protocol.identity import Identity
+from storage.store import Store
+
+log = logging.getLogger("kinode")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, so port 0 picks a free port we can print."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise PortInUse(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    sock.listen(512)
+    sock.setblocking(False)
+    return sock
+
+
+async def serve(config: NodeConfig, identity: Identity) -> None:
+    """Run until SIGINT or SIGTERM; then finish in-flight work and close the store."""
+    sock = bind(config.host, config.port)
+    config = dataclasses.replace(config, port=sock.getsockname()[1])
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(config.db_path)
+    node = Node(config, identity, store)
+    runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await runner.setup()
+        await web.SockSite(runner, sock, shutdown_timeout=5).start()
+        role = "hub" if config.is_hub else "node"
+        categories = f" for {', '.join(config.categories)}" if config.categories else ""
+        print(f"kinode {role} {identity.did}{categories} listening on {config.url}", flush=True)
+        log.info("ready: %s %s on %s", role, identity.did, config.url)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+        store.close()
+        log.info("stopped; database closed")
