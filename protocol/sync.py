@@ -126,7 +126,7 @@ def minimal_bound(before: Item, after: Item) -> Bound:
     if before[0] != after[0]:
         return Bound(after[0])
     shared = next(i for i in range(0, 64, 2) if before[1][i:i + 2] != after[1][i:i + 2])
-    return Bound(after[0], after[1][:shared])
+    return Bound(after[0], after[1][:shared + 2])
 
 
 class SortedItems:
