@@ -51,14 +51,17 @@ class Discovery:
 
     `on_rejected(did, url, error)` hears of nodes whose challenge failed and
     `on_lost(peer)` of verified peers that withdrew their service; both optional.
+    Challenges go through `session` if given (left open on stop), else an own one.
     """
 
     def __init__(self, on_peer: Callable[[Peer], None], *,
                  on_rejected: Callable[[str, str, ChallengeFailed], None] | None = None,
                  on_lost: Callable[[Peer], None] | None = None,
-                 challenge_timeout: float = CHALLENGE_TIMEOUT):
+                 challenge_timeout: float = CHALLENGE_TIMEOUT,
+                 session: aiohttp.ClientSession | None = None):
         self._on_peer, self._on_rejected, self._on_lost = on_peer, on_rejected, on_lost
         self._challenge_timeout = challenge_timeout
+        self._given_session = session
         self.peers: dict[str, Peer] = {}  # by service name
         self._claims: dict[str, tuple[str, str]] = {}  # service name -> (did, url) last examined
         self._tasks: set[asyncio.Task] = set()
@@ -81,7 +84,7 @@ class Discovery:
                                            ip_version=IPVersion.V4Only)
         except OSError as error:
             raise DiscoveryFailed(f"zeroconf could not start on {interfaces}: {error}") from None
-        self._session = aiohttp.ClientSession()
+        self._session = self._given_session or aiohttp.ClientSession(trust_env=False)
         name = f"kinode-{did[-10:]}-{port}"
         self._info = AsyncServiceInfo(
             SERVICE_TYPE, f"{name}.{SERVICE_TYPE}", port=port, server=f"{name}.local.",
@@ -102,7 +105,8 @@ class Discovery:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await (await self._zeroconf.async_unregister_service(self._info))  # goodbyes sent
         await self._zeroconf.async_close()
-        await self._session.close()
+        if self._given_session is None:
+            await self._session.close()
         self._zeroconf = None
 
     def _on_change(self, zeroconf: Zeroconf, service_type: str, name: str,
@@ -135,7 +139,7 @@ class Discovery:
             return  # an update that changed nothing we verified
         self._claims[name] = (did, url)
         try:
-            pass
+            await challenge_peer(self._session, url, did, self._challenge_timeout)
         except ChallengeFailed as error:
             log.warning("LAN node %s at %s failed the challenge: %s", did, url, error)
             if self._on_rejected is not None:

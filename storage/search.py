@@ -44,13 +44,14 @@ from storage.errors import InvalidQuery
 from storage.search_cursor import RecentCursor, RelevanceCursor
 from storage.search_index import CONTENT_SQL, LISTING_TYPES, scaled_amount, tag
 from storage.search_text import (
-    TEXT_COLUMNS, Scorer, Term, average_lengths, fold, idf, parse_terms, text_match, unpack_lengths,
+    FIELD_SEPARATOR, TEXT_COLUMNS, Scorer, Term, average_lengths, idf, parse_terms, text_match, unpack_lengths,
 )
 
-RELEVANCE_WINDOW = 1000
+RELEVANCE_WINDOW = 500
 DF_CAP = 10_000
 MAX_LIMIT = 100
 MATCH_START, MATCH_END = "\x02", "\x03"  # around matched words in snippets: escape, then style
+_JOINED = f" || char({ord(FIELD_SEPARATOR)}) || ".join(f"ifnull({sql}, '')" for sql in CONTENT_SQL)
 _TITLE = "json_extract(CAST(o.wire AS TEXT), CASE o.type WHEN 'profile' THEN '$.body.name' ELSE '$.body.title' END)"
 
 
@@ -136,8 +137,8 @@ def _relevance(db: Database, plan: _Plan, limit: int, position: RelevanceCursor 
         where += ["search_fts.rowid >= ?", "l.seq <= ?"]
         params += [position.floor_key, position.max_seq]
     rows = db.execute(
-        f"SELECT search_fts.rowid, l.seq, o.id, o.type, o.author, o.created_at, l.lengths, "
-        f"{', '.join(CONTENT_SQL)} FROM {_source(plan)} "
+        f"SELECT search_fts.rowid, l.seq, o.id, o.type, o.author, o.created_at, l.lengths, {_JOINED} "
+        f"FROM {_source(plan)} "
         f"WHERE {' AND '.join(where)} ORDER BY search_fts.rowid DESC LIMIT ?",
         [*params, window if position is None else -1]).fetchall()
     lengths = [unpack_lengths(row[6]) for row in rows]
@@ -148,20 +149,20 @@ def _relevance(db: Database, plan: _Plan, limit: int, position: RelevanceCursor 
     else:
         max_seq, floor_key, idfs, avgs = position.max_seq, position.floor_key, position.idfs, position.avg_lengths
     scorer = Scorer(plan.terms, idfs, avgs)
-    ranked = ((-scorer.score([fold(t) if isinstance(t, str) else "" for t in row[7:]], n), -row[0], i)
+    ranked = ((-scorer.score(row[7], n), -row[0], i)
               for i, (row, n) in enumerate(zip(rows, lengths)))
     if position is not None:
         after = (-position.after_score, -position.after_key)
         ranked = (r for r in ranked if r[:2] > after)
     page = heapq.nsmallest(limit + 1, ranked)
-    hits = []
-    for neg_score, _, i in page[:limit]:
-        row = rows[i]
-        title, snippet = db.execute(
-            f"SELECT {_TITLE}, snippet(search_fts, 1, '{MATCH_START}', '{MATCH_END}', '…', 16) "
-            "FROM search_fts JOIN search_listing l ON l.key = search_fts.rowid JOIN objects o ON o.seq = l.seq "
-            "WHERE search_fts MATCH ? AND search_fts.rowid = ?", [plan.match, row[0]]).fetchone()
-        hits.append(SearchHit(row[2], row[3], row[4], row[5], title, snippet, -neg_score))
+    chosen = [rows[i] for _, _, i in page[:limit]]
+    extras = {key: (title, snippet) for key, title, snippet in db.execute(
+        f"SELECT search_fts.rowid, {_TITLE}, snippet(search_fts, 1, '{MATCH_START}', '{MATCH_END}', '…', 16) "
+        "FROM search_fts JOIN search_listing l ON l.key = search_fts.rowid JOIN objects o ON o.seq = l.seq "
+        f"WHERE search_fts MATCH ? AND search_fts.rowid IN ({','.join('?' * len(chosen))})",
+        [plan.match, *(row[0] for row in chosen)])}
+    hits = [SearchHit(row[2], row[3], row[4], row[5], *extras[row[0]], -neg_score)
+            for row, (neg_score, _, _) in zip(chosen, page)]
     cursor = None
     if len(page) > limit:
         last_score, last_key = -page[limit - 1][0], -page[limit - 1][1]

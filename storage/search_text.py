@@ -16,6 +16,7 @@ by FTS5's `bm25()` so that its corpus statistics can be frozen in a cursor:
 a ranking that shifts while someone pages through it would repeat or skip hits.
 """
 
+import bisect
 import json
 import math
 import re
@@ -117,18 +118,27 @@ def idf(total_docs: int, doc_frequency: int) -> float:
     return math.log(1.0 + (total_docs - doc_frequency + 0.5) / (doc_frequency + 0.5))
 
 
+FIELD_SEPARATOR = "\x1f"  # joins the four fields into one string: one regex pass per term
+
+
 class Scorer:
-    """BM25 over weighted fields; each term's frequency is counted with one regex per field."""
+    """BM25 over weighted fields; a term's frequency is counted by one regex over all fields."""
 
     def __init__(self, terms: Sequence[Term], idfs: Sequence[float], avg_lengths: Sequence[float]):
-        self.patterns = [re.compile(_pattern(t)) for t in terms]
-        self.idfs, self.avg_lengths = tuple(idfs), tuple(avg_lengths)
+        self.patterns = [(re.compile(_pattern(t)), i) for i, t in zip(idfs, terms)]
+        self.avg_lengths = tuple(avg_lengths)
 
-    def score(self, folded_fields: Sequence[str], lengths: Sequence[int]) -> float:
+    def score(self, joined_fields: str, lengths: Sequence[int]) -> float:
+        """Score one listing: `joined_fields` is its four fields, folded, joined by FIELD_SEPARATOR."""
+        text = fold(joined_fields)
+        first = text.find(FIELD_SEPARATOR)
+        bounds = (first, text.find(FIELD_SEPARATOR, first + 1), text.rfind(FIELD_SEPARATOR))
         total = 0.0
-        for pattern, term_idf in zip(self.patterns, self.idfs):
-            for text, length, weight, avg in zip(folded_fields, lengths, FIELD_WEIGHTS, self.avg_lengths):
-                tf = len(pattern.findall(text)) if text else 0
+        for pattern, term_idf in self.patterns:
+            tfs = [0, 0, 0, 0]
+            for match in pattern.finditer(text):
+                tfs[bisect.bisect(bounds, match.start())] += 1
+            for tf, length, weight, avg in zip(tfs, lengths, FIELD_WEIGHTS, self.avg_lengths):
                 if tf:
                     norm = K1 * (1.0 - B + B * length / avg)
                     total += term_idf * weight * tf * (K1 + 1.0) / (tf + norm)
@@ -143,10 +153,12 @@ def average_lengths(all_lengths: Sequence[Sequence[int]]) -> list[float]:
 
 
 def _pattern(term: Term) -> str:
-    words = [re.escape(w) for w in term.words]
-    if term.prefix:
-        words[-1] += r"[^\W_]*"
-    return r"(?<![^\W_])" + r"[\W_]+".join(words) + r"(?![^\W_])"
+    # Literal first, boundary checked by a lookbehind after it: re then scans for the
+    # literal at C speed instead of trying the lookbehind at every position (10x).
+    first = re.escape(term.words[0])
+    parts = [first + rf"(?<![^\W_]{first})"] + [re.escape(w) for w in term.words[1:]]
+    tail = r"[^\W_]*" if term.prefix else r"(?![^\W_])"
+    return r"(?:[^\w\x1f]|_)+".join(parts) + tail
 
 
 def _as_text(value: object) -> str:

@@ -90,6 +90,16 @@ def test_tiny_parameters_and_frames_still_reconcile_exactly(pair):
     assert all(len(message) <= TINY.frame_limit for message in messages)
 
 
+@settings(max_examples=50, deadline=None)
+@given(set_pairs(max_size=40))
+def test_a_frame_smaller_than_one_answer_still_makes_progress(pair):
+    # Each message then carries just its first answer (over the limit) and closes with the rest.
+    mine, theirs = pair
+    initiator, _ = reconcile(mine, theirs, Params(branching=2, id_list_threshold=2, diff_limit=3, frame_limit=150),
+                             max_rounds=500)
+    assert_exact(initiator, mine, theirs)
+
+
 @settings(max_examples=100, deadline=None)
 @given(set_pairs(), st.sampled_from([Params(), TINY]), st.sampled_from([Params(), TINY]))
 def test_peers_with_different_parameters_interoperate(pair, mine_params, their_params):
