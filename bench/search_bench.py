@@ -152,16 +152,17 @@ def build(path: Path, n: int) -> float:
     return elapsed
 
 
-def timed(db, queries: list[SearchQuery], now: int) -> tuple[list[float], int]:
+def timed(db, queries: list[SearchQuery], now: int) -> tuple[list[float], list[float], int]:
     for q in queries[:10]:
         search(db, q, now)  # warm the page cache
-    times, hits = [], 0
+    times, cpu, hits = [], [], 0
     for q in queries:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         page = search(db, q, now)
         times.append((time.perf_counter() - t) * 1000)
+        cpu.append((time.thread_time() - c) * 1000)
         hits += len(page.results)
-    return times, hits
+    return times, cpu, hits
 
 
 def pct(times: list[float], p: float) -> float:
@@ -191,8 +192,9 @@ def run_one(n: int, n_queries: int, keep: str | None) -> dict:
     }
     stats = {}
     for name, queries in shapes.items():
-        times, hits = timed(db, queries, now)
-        stats[name] = {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "mean_hits": hits / len(queries)}
+        times, cpu, hits = timed(db, queries, now)
+        stats[name] = {"p50_ms": pct(times, 50), "p99_ms": pct(times, 99), "cpu_p50_ms": pct(cpu, 50),
+                       "cpu_p99_ms": pct(cpu, 99), "mean_hits": hits / len(queries)}
     tables = {}
     try:
         for name, pages in db.conn.execute(
@@ -224,7 +226,8 @@ def main() -> None:
     print(f"# {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"# python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {platform.machine()}, "
           f"{os.cpu_count()} cpus, relevance window {search_module.RELEVANCE_WINDOW}, "
-          f"{args.queries} queries per shape after 10 warm-up, page size 20, temp file db (WAL)")
+          f"{args.queries} queries per shape after 10 warm-up, page size 20, temp file db (WAL), "
+          f"load average at start {os.getloadavg()[0]:.1f}")
     for n in (int(s) for s in args.sizes.split(",")):
         out = subprocess.run([sys.executable, __file__, "--child", str(n), "--queries", str(args.queries),
                               *(["--keep", args.keep] if args.keep else [])],
@@ -234,8 +237,8 @@ def main() -> None:
               f"{r['bytes_per_object']:,.0f} bytes/object on disk "
               f"(search tables {r['search_bytes_per_object']:,.0f}), peak RSS {r['peak_rss_mb']:.0f} MB")
         for name, s in r["queries"].items():
-            print(f"  {name:38s} p50 {s['p50_ms']:7.2f} ms   p99 {s['p99_ms']:7.2f} ms   "
-                  f"({s['mean_hits']:.1f} hits/page)")
+            print(f"  {name:36s} p50 {s['p50_ms']:6.2f} ms  p99 {s['p99_ms']:6.2f} ms   "
+                  f"(cpu p50 {s['cpu_p50_ms']:5.2f}, p99 {s['cpu_p99_ms']:5.2f} ms; {s['mean_hits']:.1f} hits/page)")
 
 
 if __name__ == "__main__":

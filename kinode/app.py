@@ -47,8 +47,9 @@ async def problem_middleware(request: web.Request, handler) -> web.StreamRespons
     """Every error a client sees is problem+json with a code, never an HTML page or a traceback."""
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as error:
-        return problem("too_large", f"the body exceeds the limit of {error.max_size} bytes")
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp keeps no max_size on the exception; the request knows its limit.
+        return problem("too_large", f"the body exceeds the limit of {request.client_max_size} bytes")
     except web.HTTPNotFound:
         return problem("not_found", f"no such endpoint: {request.method} {request.path}")
     except web.HTTPMethodNotAllowed as error:

@@ -68,6 +68,21 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-url", help="the URL others reach this node at, if not http://HOST:PORT")
     parser.add_argument("--discover", action="store_true", help="find LAN peers with zeroconf (off by default)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--rate-limit", type=_rate, metavar="RATE:BURST",
+                        help="requests a second (and at once) each client address may send (default 200:2000)")
+    parser.add_argument("--author-rate-limit", type=_rate, metavar="RATE:BURST",
+                        help="objects a second (and at once) each author may deliver (default 100:5000)")
+
+
+def _rate(text: str) -> tuple[float, float]:
+    rate, _, burst = text.partition(":")
+    try:
+        limit = float(rate), float(burst)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not RATE:BURST, e.g. 10:100") from None
+    if not (0 < limit[0] < float("inf") and 1 <= limit[1] < float("inf")):
+        raise argparse.ArgumentTypeError("the rate must be positive and the burst at least 1 (one request)")
+    return limit
 
 
 def _hub_identity(args, passphrase_env: str):
@@ -85,9 +100,18 @@ def _run(args, identity, roles: tuple[str, ...]) -> int:
         data_dir=Path(args.data_dir), host=args.host, port=args.port, roles=roles,
         categories=tuple(args.category) if is_hub else (), hubs=() if is_hub else tuple(args.hub),
         peers=tuple(args.peer) if is_hub else (), discover=args.discover, public_url=args.public_url,
-        reconcile_interval=getattr(args, "reconcile_interval", 30.0))
+        reconcile_interval=getattr(args, "reconcile_interval", 30.0), **_rate_limits(args))
     asyncio.run(serve(config, identity))
     return 0
+
+
+def _rate_limits(args) -> dict[str, float]:
+    limits = {}
+    if args.rate_limit:
+        limits["client_rate"], limits["client_burst"] = args.rate_limit
+    if args.author_rate_limit:
+        limits["author_rate"], limits["author_burst"] = args.author_rate_limit
+    return limits
 
 
 def _publish(args, identity) -> int:

@@ -63,7 +63,7 @@ class Discovery:
         self._challenge_timeout = challenge_timeout
         self._given_session = session
         self.peers: dict[str, Peer] = {}  # by service name
-        self._claims: dict[str, tuple[str, str]] = {}  # service name -> (did, url) last examined
+        self._claims: dict[str, Peer] = {}  # by service name: what it claimed when last examined
         self._tasks: set[asyncio.Task] = set()
         self._zeroconf: AsyncZeroconf | None = None
         self._did = ""
@@ -74,10 +74,10 @@ class Discovery:
         interfaces = interfaces or [host]
         wildcard = any(address in WILDCARDS for address in interfaces)
         for address in interfaces:
-            if address not in WILDCARDS and ipaddress.ip_address(address).version != 4:
-                raise DiscoveryFailed(f"discovery runs over IPv4; {address} is not an IPv4 address")
+            if address not in WILDCARDS and not _is_ipv4(address):
+                raise DiscoveryFailed(f"discovery runs over IPv4 and needs the host's address; {address!r} is not one")
         self._did = did
-        self._networks = _networks(None if wildcard else interfaces)
+        self._networks = interface_networks(None if wildcard else interfaces)
         advertised = [host] if host not in WILDCARDS else _lan_addresses()
         try:
             self._zeroconf = AsyncZeroconf(interfaces=InterfaceChoice.All if wildcard else interfaces,
@@ -91,8 +91,15 @@ class Discovery:
             addresses=[socket.inet_aton(address) for address in advertised],
             properties={"did": did, "roles": ",".join(roles), "path": DESCRIPTION_PATH},
         )
-        # The first await queues the probes and announcements; the second waits for them.
-        await (await self._zeroconf.async_register_service(self._info, allow_name_change=True))
+        try:
+            # The first await queues the probes and announcements; the second waits for them.
+            await (await self._zeroconf.async_register_service(self._info, allow_name_change=True))
+        except BaseException:
+            await self._zeroconf.async_close()
+            if self._given_session is None:
+                await self._session.close()
+            self._zeroconf = None
+            raise
         self._browser = AsyncServiceBrowser(self._zeroconf.zeroconf, SERVICE_TYPE, handlers=[self._on_change])
 
     async def stop(self) -> None:
@@ -131,13 +138,15 @@ class Discovery:
         did = _text(info.properties.get(b"did"))
         if did == self._did:
             return  # ourselves, seen under an older name or on another interface
-        url = self._url(info)
+        url = peer_url(info, self._networks)
         if not is_did(did) or url is None:
             log.warning("ignoring %s: did %r, addresses %s", name, did, info.parsed_addresses())
             return
-        if self._claims.get(name) == (did, url):
-            return  # an update that changed nothing we verified
-        self._claims[name] = (did, url)
+        roles = tuple(role for role in _text(info.properties.get(b"roles")).split(",") if role)
+        claim = Peer(did, url, roles)
+        if self._claims.get(name) == claim:
+            return  # already examined; a node that failed is retried only once its claim changes
+        self._claims[name] = claim
         try:
             await challenge_peer(self._session, url, did, self._challenge_timeout)
         except ChallengeFailed as error:
@@ -145,30 +154,44 @@ class Discovery:
             if self._on_rejected is not None:
                 self._on_rejected(did, url, error)
             return
-        if self._claims.get(name) != (did, url):
+        if self._claims.get(name) != claim:
             return  # withdrawn or changed while we were asking
-        roles = tuple(role for role in _text(info.properties.get(b"roles")).split(",") if role)
-        peer = self.peers[name] = Peer(did, url, roles)
+        peer = self.peers[name] = claim
         self._on_peer(peer)
 
-    def _url(self, info: AsyncServiceInfo) -> str | None:
-        for address in info.parsed_addresses(IPVersion.V4Only):
-            if any(ipaddress.ip_address(address) in network for network in self._networks):
-                return f"http://{address}:{info.port}"
-        return None
+def peer_url(info: AsyncServiceInfo, networks: list[ipaddress.IPv4Network]) -> str | None:
+    """The base URL of the node `info` describes, at its first address on one of `networks`."""
+    for address in info.parsed_addresses(IPVersion.V4Only):
+        if any(ipaddress.ip_address(address) in network for network in networks):
+            return f"http://{address}:{info.port}"
+    return None
+
+
+def _is_ipv4(text: str) -> bool:
+    try:
+        return ipaddress.ip_address(text).version == 4
+    except ValueError:
+        return False
 
 
 def _text(value: bytes | None) -> str:
     return value.decode("utf-8", "replace") if value else ""
 
 
-def _networks(addresses: list[str] | None) -> list[ipaddress.IPv4Network]:
-    """The IPv4 networks of the interfaces holding `addresses` (None: of every interface)."""
+def interface_networks(addresses: list[str] | None) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks of the interfaces holding `addresses`.
+
+    None means every interface but loopback: a node listening everywhere must
+    not let a LAN announcement point it at its own loopback services.
+    """
     networks = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
-            if ip.is_IPv4 and (addresses is None or ip.ip in addresses):
-                networks.append(ipaddress.ip_network(f"{ip.ip}/{ip.network_prefix}", strict=False))
+            if not ip.is_IPv4:
+                continue
+            network = ipaddress.ip_network(f"{ip.ip}/{ip.network_prefix}", strict=False)
+            if ip.ip in (addresses or ()) or (addresses is None and not network.is_loopback):
+                networks.append(network)
     for address in addresses or []:
         if not any(ipaddress.ip_address(address) in network for network in networks):
             networks.append(ipaddress.ip_network(f"{address}/32"))  # not on an interface: itself only

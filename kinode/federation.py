@@ -9,7 +9,7 @@ import json
 from aiohttp import web
 
 from kinode.appkeys import LIMITS, NODE, REPLAYS
-from kinode.httpsig import signature_problem, verify_aiohttp_request
+from kinode.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.problem import problem, problem_from
 from protocol import canonical
 from protocol.envelope import is_object_id
@@ -139,7 +139,8 @@ def _check_signature(request: web.Request, body: bytes, *, required: bool) -> st
     """The signer's did, None for an unsigned request that may be unsigned, or a refusal."""
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:
         if required:
-            return problem("signature_required", "this endpoint needs an RFC 9421 request signature")
+            return problem("signature_required", "this endpoint needs an RFC 9421 request signature",
+                           headers=dict(CHALLENGE))
         return None
     node = request.app[NODE]
     try:

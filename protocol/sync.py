@@ -359,7 +359,7 @@ class _Side:
             reply = [] if rng.mode == SKIP else None
             if reply is None and not crowded:
                 reply = self._full_answer(lower, rng)
-                if reply and not frame.fits(reply):  # the first answer always goes: progress
+                if reply and frame.entries and not frame.fits(reply):  # the first answer always goes: progress
                     crowded, reply = True, None
             if reply is None:
                 # No room for full answers: hand each range back by our fingerprint (the peer

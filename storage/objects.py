@@ -85,14 +85,14 @@ class _Batch:
             check_key_current(obj, self.binding)
             if (obj.id, obj.author) in self.retracted and obj.type not in FINAL_TYPES:
                 raise Retracted(f"{obj.id} was retracted by its author before it arrived")
-            if obj.id in self.awaited:
-                self._void_retracts(obj)
             if obj.type == "retract":
                 self._retract(obj)
             elif obj.type == "key_rotation":
                 self._rotate(obj)
             else:
                 self.run.append(obj)
+            if obj.id in self.awaited:
+                self._void_retracts(obj)
         except ProtocolError as error:
             return rejected(error, obj.id)
         self.seen.add(obj.id)

@@ -19,7 +19,7 @@ Orders:
 - "recent": created_at descending, ties by id descending. Pages are keyset
   pages: each hit that matches throughout appears exactly once even while
   objects arrive between pages (newer arrivals are not in later pages).
-- "relevance": BM25 (`storage.search_text.score`), ties by recency. Only the
+- "relevance": BM25 (`storage.search_text.Scorer`), ties by recency. Only the
   `relevance_window` most recent matches (default `RELEVANCE_WINDOW`) are
   ranked, so a query on a word in half a million listings costs the same as
   one on a rare word; for a common word that means *the best of the most

@@ -11,9 +11,12 @@ Query language (the whole of it; nothing else in user text has a meaning):
   Punctuation splits words the way the index does ("web-design" is the phrase
   "web design").
 
-The score is Okapi BM25 over four weighted fields, computed here rather than
-by FTS5's `bm25()` so that its corpus statistics can be frozen in a cursor:
-a ranking that shifts while someone pages through it would repeat or skip hits.
+The score is Okapi BM25 over four weighted fields (`Scorer`), computed here
+rather than by FTS5's `bm25()` so that its corpus statistics can be frozen in
+a cursor: a ranking that shifts while someone pages through it would repeat
+or skip hits. Term frequencies are counted by regex over the folded text, so
+they can differ from FTS5's tokens at the edges (overlapping phrase repeats);
+FTS5 alone decides what matches.
 """
 
 import bisect

@@ -4,6 +4,8 @@ Each process picks a free port (--port 0) and prints its URL; readiness is
 awaited by polling /.well-known/kinode, never by sleeping a fixed time.
 """
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -72,6 +74,28 @@ class Proc:
 
     def get_json(self, path: str):
         return http_json("GET", self.url + path)
+
+    def get_raw(self, path: str) -> tuple[int, bytes]:
+        """(status, body bytes unparsed): for comparing objects byte for byte."""
+        try:
+            with urllib.request.urlopen(self.url + path, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def object_ids(self) -> list[str]:
+        """Every object id in this node's log (GET /ki/v1/objects, all pages), in log order."""
+        ids, after = [], "0"
+        while True:
+            status, page, _ = self.get_json(f"/ki/v1/objects?after={after}&limit=500")
+            assert status == 200, page
+            ids += [obj["id"] for obj in page["objects"]]
+            if not page["objects"]:
+                return ids
+            after = page["next"]
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
 
 
 def free_port() -> int:
@@ -150,6 +174,24 @@ class Federation:
         done = subprocess.run(KINODE + ["publish", "--data-dir", str(node.data_dir), "-"], input=document.encode(),
                               capture_output=True, check=True)
         return done.stdout.decode().strip()
+
+    def publish_many(self, node: Proc, documents: list[dict]) -> list[str]:
+        """`kinode publish` for each document, run in this process: a subprocess per object is too slow for bulk."""
+        from kinode.cli import main
+        ids = []
+        for number, document in enumerate(documents):
+            path = self.root / f"{node.data_dir.name}-publish-{number}.json"
+            path.write_text(json.dumps(document))
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                assert main(["publish", "--data-dir", str(node.data_dir), str(path)]) == 0
+            ids.append(out.getvalue().strip())
+        return ids
+
+    def status(self, node: Proc) -> dict:
+        """`kinode status` of a node's data dir, parsed."""
+        done = subprocess.run(KINODE + ["status", "--data-dir", str(node.data_dir)], capture_output=True, check=True)
+        return json.loads(done.stdout)
 
     def _start(self, name: str, args: list[str], port: int = 0) -> Proc:
         proc = Proc(args, self.root / name, self.root / f"{name}.log", port)

@@ -4,19 +4,21 @@ No test here multicasts on the machine's interfaces. Every zeroconf instance
 runs in a child process (tests/kinode/lan_peer.py) that first moves into a
 network namespace of its own, whose only interface is a private loopback; the
 harness refuses to go on if it sees any other interface. Where namespaces are
-not available (no privilege, not Linux) the tests skip.
+not available (no privilege, not Linux) that test skips.
 """
 
 import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
 import pytest
+from zeroconf.asyncio import AsyncServiceInfo
 
-from kinode.discovery import Discovery, _networks
+from kinode.discovery import SERVICE_TYPE, Discovery, interface_networks, peer_url
 from kinode.errors import DiscoveryFailed
 from protocol.identity import Identity
 
@@ -129,13 +131,28 @@ async def test_peers_find_each_other_and_ignore_a_node_that_cannot_prove_its_did
     assert ("alice", ALICE.did) not in found and ("bob", BOB.did) not in found  # never themselves
 
 
-async def test_a_node_on_ipv6_is_refused_before_zeroconf_starts():
-    with pytest.raises(DiscoveryFailed, match="IPv4"):
-        await Discovery(on_peer=print).start(ALICE.did, ["node"], 8080, "::1")
+@pytest.mark.parametrize("host", ["::1", "localhost"])
+async def test_a_host_that_is_not_an_ipv4_address_is_refused_before_zeroconf_starts(host):
+    with pytest.raises(DiscoveryFailed, match="IPv4") as raised:
+        await Discovery(on_peer=print).start(ALICE.did, ["node"], 8080, host)
+    assert raised.value.code == "discovery_failed"
 
 
 def test_peer_addresses_must_lie_on_the_bound_interfaces_networks():
-    [loopback] = _networks(["127.0.0.1"])
+    [loopback] = interface_networks(["127.0.0.1"])
     assert str(loopback) == "127.0.0.0/8"
     # An address on no interface accepts only itself, never the LAN around it.
-    assert [str(network) for network in _networks(["198.51.100.7"])] == ["198.51.100.7/32"]
+    assert [str(network) for network in interface_networks(["198.51.100.7"])] == ["198.51.100.7/32"]
+    # Listening everywhere, loopback is still out of reach of a LAN announcement.
+    assert not any(network.is_loopback for network in interface_networks(None))
+
+
+def test_a_node_is_reached_only_at_an_address_on_those_networks():
+    def announced(*addresses: str) -> AsyncServiceInfo:
+        return AsyncServiceInfo(SERVICE_TYPE, f"x.{SERVICE_TYPE}", port=7400,
+                                addresses=[socket.inet_aton(address) for address in addresses])
+
+    networks = interface_networks(["127.0.0.1"])
+    assert peer_url(announced("169.254.169.254", "127.0.0.9"), networks) == "http://127.0.0.9:7400"
+    assert peer_url(announced("169.254.169.254", "198.51.100.7"), networks) is None
+    assert peer_url(announced(), networks) is None

@@ -163,3 +163,11 @@ def test_what_is_visible_does_not_depend_on_arrival_order(order, batch_size):
     finally:
         reference.close()
         shuffled.close()
+
+
+def test_a_rejected_object_voids_no_pending_retract(store):
+    self_rotation = rotation(ANN, ANN, T0)  # invalid_body, but someone retracted its id in advance
+    meddling = retract(BOB, self_rotation.id)
+    store.ingest_sync([meddling.wire], now=T0 + 100)
+    assert status(store, self_rotation) == ("rejected", "invalid_body")
+    assert store.read_sync(listing.get, meddling.id).hidden_by is None
