@@ -22,7 +22,8 @@ code that `specs/protocol.md` defines::
     ├── BadRequestSignature    bad_request_signature
     ├── StaleSignature         stale_signature
     ├── ReplayedSignature      replayed_signature
-    └── BadContentDigest       bad_content_digest
+    ├── BadContentDigest       bad_content_digest
+    └── InvalidSyncMessage     invalid_sync_message
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
 """

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from kinode.httpsig import sign_request
-from protocol import canonical
 from protocol.envelope import SIGNATURE_CONTEXT, VERSION, SignedObject, object_id, sign
 from protocol.identity import Identity
 
@@ -103,7 +102,3 @@ def signed_dict(identity: Identity, type_: str, body: dict, created_at: int, v: 
     unsigned = {"v": v, "type": type_, "author": identity.did, "created_at": created_at, "body": body}
     obj_id = object_id(unsigned)
     return {**unsigned, "id": obj_id, "sig": identity.sign(SIGNATURE_CONTEXT + obj_id.encode()).hex()}
-
-
-def wire_text(obj: dict) -> bytes:
-    return canonical.encode(obj)

@@ -110,6 +110,7 @@ async def test_peers_find_each_other_and_ignore_a_node_that_cannot_prove_its_did
         peer("mallory", MALLORY, "node", advertised=VICTIM),  # claims a DID whose key it lacks
     ])
     await lan.wait_for(
+        *({"peer": name, "event": "ready"} for name in ("alice", "bob", "mallory")),
         {"peer": "alice", "event": "found", "did": BOB.did},
         {"peer": "bob", "event": "found", "did": ALICE.did},
         {"peer": "alice", "event": "rejected", "did": VICTIM.did, "code": "challenge_failed"},
