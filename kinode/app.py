@@ -27,7 +27,8 @@ SESSION = web.AppKey("session", aiohttp.ClientSession)
 
 
 def create_app(node: Node) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware], client_max_size=node.config.max_body_bytes)
+    app = web.Application(middlewares=[problem_middleware, client_limit_middleware],
+                          client_max_size=node.config.max_body_bytes)
     app[NODE] = node
     app[LIMITS] = Limits(node.config)
     app[REPLAYS] = ReplayCache()
@@ -62,6 +63,19 @@ async def problem_middleware(request: web.Request, handler) -> web.StreamRespons
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return problem("internal_error", "the node failed to answer; the error is in its log", 500)
+
+
+CHARGED_READS = frozenset({"/ki/v1/search", "/ki/v1/stream"})
+
+
+@web.middleware
+async def client_limit_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Charge each client address for writes and for the reads that cost real work."""
+    if request.method != "GET" or request.path in CHARGED_READS:
+        limited = request.app[LIMITS].client(request, request.app[NODE].clock())
+        if limited is not None:
+            return limited
+    return await handler(request)
 
 
 async def _client_session(app: web.Application):

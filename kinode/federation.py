@@ -123,12 +123,9 @@ def _result(result) -> dict:
 
 
 async def _refuse_request(request: web.Request) -> web.Response | None:
-    """Content type, client rate limit and declared size, before reading the body."""
+    """Content type and declared size, before reading the body (the client limit is a middleware)."""
     if request.content_type != JSON:
         return problem("unsupported_media_type", f"send {JSON}, not {request.content_type!r}")
-    limited = request.app[LIMITS].client(request, request.app[NODE].clock())
-    if limited is not None:
-        return limited
     max_body = request.app[NODE].config.max_body_bytes
     if request.content_length is not None and request.content_length > max_body:
         return problem("too_large", f"the body is {request.content_length} bytes; the limit is {max_body}")
