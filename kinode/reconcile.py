@@ -21,7 +21,8 @@ from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
 from kinode.problem import problem, problem_from
 from protocol import sync
-from protocol.errors import ProtocolError
+from protocol.errors import InvalidSyncMessage, ProtocolError
+from storage import listing
 from storage import outbox
 
 log = logging.getLogger("kinode.reconcile")
@@ -41,6 +42,32 @@ def item_set(db, categories: list[str]) -> sync.SortedItems:
     return sync.SortedItems(rows)
 
 
+class ItemSetCache:
+    """The responder's item sets, reused while the store has not changed.
+
+    One reconciliation is several requests; rebuilding the set for each would
+    cost O(n) per round trip. Every change to the set (a new object, a
+    retract, a rotation) adds a row to the log, so the newest seq is a
+    sufficient version.
+    """
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[str, ...], tuple[int, sync.SortedItems]] = {}
+
+    async def get(self, node: Node, categories: list[str]) -> sync.SortedItems:
+        key = tuple(sorted(categories))
+        version = await node.store.read(listing.last_seq)
+        cached = self._sets.get(key)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        items = await node.store.read(item_set, list(key))
+        self._sets[key] = (version, items)
+        return items
+
+
+ITEM_SETS = web.AppKey("item_sets", ItemSetCache)
+
+
 @routes.post("/ki/v1/sync")
 async def sync_endpoint(request: web.Request) -> web.Response:
     node = request.app[NODE]
@@ -53,8 +80,12 @@ async def sync_endpoint(request: web.Request) -> web.Response:
     try:
         message = sync.decode(body)
         requested = sync.requested_categories(message)
-        shared = sorted(set(requested or node.config.categories) & set(node.config.categories))
-        items = await node.store.read(item_set, shared)
+        if requested is None:
+            raise InvalidSyncMessage("name the categories to reconcile (those both hubs serve)")
+        unserved = sorted(set(requested) - set(node.config.categories))
+        if unserved:  # reconciling different sets would find the same "differences" every round
+            raise InvalidSyncMessage(f"this hub does not serve {', '.join(unserved)}")
+        items = await request.app[ITEM_SETS].get(node, requested)
         reply = await asyncio.to_thread(sync.respond, items, message)
     except ProtocolError as error:
         return problem_from(error)

@@ -5,11 +5,20 @@ compact, UTF-8 JSON: integers within +-(2**53 - 1), no floats, ASCII object
 keys, no duplicate keys, well-formed Unicode. On that subset Python's C JSON
 encoder with sorted keys produces JCS byte for byte, which keeps the hot path
 (verify an incoming object) in C.
+
+Nodes send canonical bytes, so parsing first tries the cheapest proof that
+the input is canonical: decode it in C without hooks, encode the result and
+compare. Equal text rules out all the strict parser looks for (a duplicate
+key would have lost a member, a float or big integer fails its hook, a
+`\\u` escape in a key or a lone surrogate would be spelled differently, and
+non-ASCII keys are looked for whenever the text is not ASCII). Anything else
+goes to the strict parser, which reports the exact error, so both paths
+return the same value or raise the same error for every input.
 """
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber
 
@@ -59,6 +68,18 @@ _decoder = json.JSONDecoder(
     parse_int=_checked_int,
     parse_constant=_reject_constant,
 )
+# The same number rules without the pairs hook: scanning stays in C except for
+# the (rare) tokens that fail anyway. Used only by the canonical fast path.
+_scan = json.JSONDecoder(
+    parse_float=_reject_float, parse_int=_checked_int, parse_constant=_reject_constant
+).scan_once
+
+
+class Canonical(NamedTuple):
+    """A parsed value with its canonical bytes, as `parse_canonical` and `parse_batch` return them."""
+
+    value: Any
+    wire: bytes
 
 
 def parse(data: bytes | str) -> Any:
@@ -69,6 +90,81 @@ def parse(data: bytes | str) -> Any:
     appears twice in one object; `NotCanonicalNumber` for floats, exponents,
     NaN/Infinity and integers beyond +-(2**53 - 1).
     """
+    fast = _parse_if_canonical(data)
+    return fast.value if fast is not None else _parse_strictly(data)
+
+
+def parse_canonical(data: bytes | str) -> tuple[Any, bytes | None]:
+    """`parse`, plus the input as bytes when it already is the canonical encoding.
+
+    The second item is None for valid but otherwise spelled input (whitespace,
+    escapes, key order); the caller then encodes the value itself.
+    """
+    fast = _parse_if_canonical(data)
+    return (fast.value, fast.wire) if fast is not None else (_parse_strictly(data), None)
+
+
+def parse_batch(data: bytes | str, member: str) -> tuple[Any, list[Canonical] | None]:
+    """`parse`, plus each item of `data[member]` with its canonical bytes.
+
+    Nodes send a batch as `{"<member>":[` + the items' canonical bytes joined
+    by commas + `]}`, which is the batch's own canonical encoding. For such
+    input the second item lists the items with their bytes, cut from one
+    encoding pass; for anything else it is None.
+    """
+    text = _text_if_cheap(data)
+    if text is not None:
+        try:
+            value, _ = _scan(text, 0)
+            items = value[member] if type(value) is dict and len(value) == 1 else None
+            if type(items) is list:
+                wires = list(map(_encoder.encode, items))
+                if "{%s:[%s]}" % (_encoder.encode(member), ",".join(wires)) == text and (text.isascii() or _keys_are_ascii(value)):
+                    return value, [Canonical(item, wire.encode("utf-8")) for item, wire in zip(items, wires)]
+        except (ValueError, RecursionError, StopIteration):
+            pass  # not canonical, or not even valid: the strict parser says which
+    return _parse_strictly(data), None
+
+
+def _parse_if_canonical(data: bytes | str) -> Canonical | None:
+    """The value and bytes of `data` if it is exactly canonical, else None (then parse strictly)."""
+    text = _text_if_cheap(data)
+    if text is None:
+        return None
+    try:
+        value, _ = _scan(text, 0)  # trailing text cannot survive the comparison below
+        if _encoder.encode(value) != text or not (text.isascii() or _keys_are_ascii(value)):
+            return None
+        wire = text.encode("utf-8") if type(data) is not bytes else data  # raises on a lone surrogate
+    except (ValueError, RecursionError, StopIteration):
+        return None  # ProtocolError and JSONDecodeError are ValueErrors; StopIteration is empty input
+    return Canonical(value, wire)
+
+
+def _text_if_cheap(data: bytes | str) -> str | None:
+    if type(data) is str:
+        return data
+    try:
+        return bytes(data).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _keys_are_ascii(value: Any) -> bool:
+    """Whether every object key in `value` is ASCII; only needed when the text is not."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if type(item) is dict:
+            if not "".join(item).isascii():
+                return False
+            pending.extend(item.values())
+        elif type(item) is list:
+            pending.extend(item)
+    return True
+
+
+def _parse_strictly(data: bytes | str) -> Any:
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
             text = bytes(data).decode("utf-8")

@@ -81,19 +81,25 @@ def sign(identity: Identity, type_: str, body: Mapping[str, Any], created_at: in
 
 def parse_object(raw: bytes | str, now: int) -> SignedObject:
     """Parse JSON text and verify it as an object (see `verify`)."""
-    return verify(canonical.parse(raw), now)
+    value, wire = canonical.parse_canonical(raw)
+    return verify(value, now, wire=wire)
 
 
-def verify(value: Any, now: int) -> SignedObject:
+def verify(value: Any, now: int, *, wire: bytes | None = None) -> SignedObject:
     """Verify a parsed object at time `now` (Unix seconds).
 
     Check order (the spec fixes it): too_large, malformed envelope,
     unsupported_version, bad_did, unknown_type, bad_id, bad_signature,
     clock_skew, invalid_body.
+
+    `wire` saves encoding the object again when the caller has its canonical
+    bytes from `canonical.parse_canonical` or `canonical.parse_batch`; it
+    MUST be exactly `canonical.encode(value)`, since the id is checked on it.
     """
     if not isinstance(value, dict):
         raise Malformed("an object must be a JSON object")
-    wire = canonical.encode(value)
+    if wire is None:
+        wire = canonical.encode(value)
     if len(wire) > MAX_OBJECT_BYTES:
         raise TooLarge(f"object is {len(wire)} bytes canonical; the limit is {MAX_OBJECT_BYTES}")
     _check_shape(value)

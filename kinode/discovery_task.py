@@ -1,0 +1,36 @@
+"""`--discover`: advertise this node on the LAN and take verified hubs as remotes.
+
+A participant's node publishes to the hubs it discovers; a hub federates with
+the hubs it discovers. Only peers that passed the key challenge get here
+(kinode.discovery); what they serve is then learned like any remote's.
+"""
+
+import asyncio
+import logging
+
+import aiohttp
+
+from kinode.discovery import Discovery, Peer
+from kinode.node import Node, Remote
+from kinode.remotes import describe_remote
+
+log = logging.getLogger("kinode.discovery")
+
+
+async def discover_forever(node: Node, session: aiohttp.ClientSession) -> None:
+    found: asyncio.Queue[Peer] = asyncio.Queue()
+    discovery = Discovery(on_peer=found.put_nowait, session=session)
+    config = node.config
+    await discovery.start(node.did, list(config.roles), config.port, config.host)
+    log.info("discovery on: advertising %s on %s", node.did, config.host)
+    try:
+        while True:
+            peer = await found.get()
+            if "hub" not in peer.roles or peer.url.rstrip("/") in node.remotes:
+                continue
+            remote = Remote(peer.url.rstrip("/"))
+            node.remotes[remote.url] = remote
+            log.info("discovered hub %s at %s", peer.did, peer.url)
+            await describe_remote(node, session, remote)
+    finally:
+        await discovery.stop()
