@@ -37,7 +37,7 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     _common(hub)
     hub.add_argument("--category", action="append", required=True, metavar="SLUG", help="a category this hub serves (repeatable)")
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
-    hub.add_argument("--reconcile-interval", type=float, default=30.0, metavar="SECONDS",
+    hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
     hub.set_defaults(run=lambda args: _run(args, _hub_identity(args, passphrase_env), roles=("node", "hub")))
 
@@ -83,6 +83,17 @@ def _rate(text: str) -> tuple[float, float]:
     if not (0 < limit[0] < float("inf") and 1 <= limit[1] < float("inf")):
         raise argparse.ArgumentTypeError("the rate must be positive and the burst at least 1 (one request)")
     return limit
+
+
+def _interval(text: str) -> float:
+    # zero or less would make the reconciliation loop spin without pause
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError("the interval must be a positive number of seconds")
+    return seconds
 
 
 def _hub_identity(args, passphrase_env: str):

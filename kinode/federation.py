@@ -49,7 +49,7 @@ async def inbox(request: web.Request) -> web.Response:
     limited = request.app[LIMITS].authors(objects, node.clock())
     if limited is not None:
         return limited
-    results = await node.receive(objects)
+    results = await node.receive(objects, source=signer)
     return web.json_response({"results": [_result(r) for r in results]})
 
 

@@ -90,17 +90,27 @@ class Node:
         self.changes.notify()
         return obj, result
 
-    async def receive(self, items: list[Any]) -> list[IngestResult]:
-        """Verify, admit and store objects delivered to this node, in one commit."""
+    async def receive(self, items: list[Any], source: str | None = None) -> list[IngestResult]:
+        """Verify, admit and store objects delivered to this node, in one commit.
+
+        A hub queues each newly accepted object for every remote that serves
+        it except `source` (the did that delivered it), in the same commit.
+        """
         now = self.now()
         checked = await asyncio.get_running_loop().run_in_executor(None, validate_batch, items, now)
         referenced = await self.store.read(_held_ids, _references(checked)) if not self.config.is_hub else set()
         admitted = [self._admit(item, referenced) for item in checked]
-        forward = (GOSSIP,) if self.config.is_hub and self.remotes else ()
-        results = await self.store.write(store_verified, admitted, now, forward)
+        routes = self._routes(admitted, source) if self.config.is_hub else {}
+        results = await self.store.write(_store_routed, admitted, now, routes)
         if any(r.status == "accepted" for r in results):
             self.changes.notify()
         return results
+
+    def _routes(self, admitted: list, source: str | None) -> dict[str, list[str]]:
+        """Object id -> the remotes a hub forwards it to."""
+        remotes = [r for r in self.remotes.values() if source is None or r.did != source]
+        return {item.id: [r.url for r in remotes if r.serves(item)]
+                for item in admitted if isinstance(item, SignedObject)}
 
     def _admit(self, item: SignedObject | ProtocolError, referenced: set[str]) -> SignedObject | ProtocolError:
         if not isinstance(item, SignedObject):
@@ -129,6 +139,14 @@ class Node:
             "remotes": [{"url": r.url, "did": r.did, "categories": r.categories} for r in self.remotes.values()],
             "peers": [{"did": p.did, "url": p.url, "failures": p.failures, "last_error": p.last_error} for p in known],
         }
+
+
+def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]]) -> list[IngestResult]:
+    results = store_verified(db, admitted, now)
+    for result in results:
+        if result.status == "accepted" and routes.get(result.id):
+            outbox.enqueue(db, result.id, routes[result.id], now)
+    return results
 
 
 def _references(checked: Iterable[object]) -> list[str]:

@@ -122,7 +122,7 @@ async def reconcile_with(node: Node, session: aiohttp.ClientSession, url: str,
     if have:
         await node.store.write(outbox.enqueue_many, have, [url], node.now())
         node.changes.notify()
-    fetched = await _fetch(node, session, url, need)
+    fetched = await _fetch(node, session, url, need, node.remotes[url].did if url in node.remotes else None)
     if have or need:
         log.info("reconciled with %s: pushed %d, fetched %d of %d", url, len(have), fetched, len(need))
     return len(have), fetched
@@ -138,7 +138,8 @@ async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: byte
         return answer
 
 
-async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list[str]) -> int:
+async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list[str],
+                 source: str | None = None) -> int:
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
     async def one(object_id: str) -> bytes | None:
@@ -150,6 +151,6 @@ async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list
     wires = [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]
     accepted = 0
     for start in range(0, len(wires), node.config.max_batch):
-        results = await node.receive(wires[start:start + node.config.max_batch])
+        results = await node.receive(wires[start:start + node.config.max_batch], source=source)
         accepted += sum(r.status == "accepted" for r in results)
     return accepted
