@@ -27,8 +27,12 @@ figure is asserted. Hub CPU seconds per second show how many cores it kept busy.
 
 import argparse
 import asyncio
+import collections
 import os
+import re
+import signal
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -95,10 +99,40 @@ async def post_singles(url: str, bodies: list[bytes], clients: int, distinct_sou
     return time.perf_counter() - start, accepted, latencies
 
 
-def run_hub(root: Path, name: str, hub_cpus: set[int] | None, load_cpus: set[int] | None, work):
+STAGES = [("Ed25519 verify", "verify_signature"), ("search index", "search_index.py"),
+          ("other storage", "storage/"), ("validation, rest", "validate_batch"), ("parse batch JSON", "canonical.py"),
+          ("gossip", "gossip.py"), ("HTTP (aiohttp)", "aiohttp/")]
+SPY_RATE = 100
+
+
+def start_spy(py_spy: str, pid: int, out: Path) -> subprocess.Popen:
+    """py-spy sampling the hub's busy threads (idle samples are left out) until SIGINT."""
+    return subprocess.Popen([py_spy, "record", "-p", str(pid), "-r", str(SPY_RATE), "--threads", "--nonblocking",
+                             "-f", "raw", "-o", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def spy_report(out: Path, seconds: float) -> list[str]:
+    """Per hub thread: share of the run it was busy, and on what."""
+    busy: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for line in out.read_text().splitlines():
+        stack, count = line.rsplit(" ", 1)
+        thread = re.sub(r"\s*\(\d+\)", "", stack.split(";", 1)[0]).removeprefix("thread").strip(" :")
+        stage = next((name for name, marker in STAGES if marker in stack), "other")
+        busy[thread][stage] += int(count)
+    lines = [f"   py-spy, {SPY_RATE} samples/s, busy samples only: share of the run each hub thread was running"]
+    for thread, stages in sorted(busy.items(), key=lambda item: -sum(item[1].values())):
+        total = sum(stages.values())
+        parts = ", ".join(f"{name} {n / (SPY_RATE * seconds):.0%}" for name, n in stages.most_common(4))
+        lines.append(f"   {thread:<24} {total / (SPY_RATE * seconds):4.0%} busy: {parts}")
+    return lines
+
+
+def run_hub(root: Path, name: str, hub_cpus: set[int] | None, load_cpus: set[int] | None, work,
+            py_spy: str | None = None):
     """Start a fresh hub on `hub_cpus`, warm it up, run `work(url)` with this process on `load_cpus`.
 
-    Returns (work's result, hub CPU seconds, this process's CPU seconds, both during the work).
+    Returns (work's result, hub CPU seconds, this process's CPU seconds, both during the work,
+    lines of py-spy's report if asked for).
     """
     with benchlib.cpus(hub_cpus):
         hub = benchlib.start_hub(root, name)
@@ -106,13 +140,19 @@ def run_hub(root: Path, name: str, hub_cpus: set[int] | None, load_cpus: set[int
         warm = [o.wire for o in benchlib.signed_offers(400, 40, seed=999)]
         asyncio.run(post_batches(hub.url, [benchlib.batch_body(warm[i:i + 200]) for i in (0, 200)], 1))
         with benchlib.cpus(load_cpus):
+            spy = start_spy(py_spy, hub.process.pid, root / f"{name}.spy") if py_spy else None
             cpu_before, own_before = benchlib.cpu_seconds(hub.process.pid), time.process_time()
             result = work(hub.url)
             own = time.process_time() - own_before
             cpu_used = benchlib.cpu_seconds(hub.process.pid) - cpu_before
-        return result, cpu_used, own
+        report = []
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+            report = spy_report(root / f"{name}.spy", result[0])
+        return result, cpu_used, own, report
     finally:
-        hub.stop()
+        benchlib.stop_hub(hub)
 
 
 def stage_costs(objects: list, batch: int) -> dict[str, float]:
@@ -172,6 +212,8 @@ def main() -> None:
                         help="all single-object clients connect from 127.0.0.1 (one per-address rate limit)")
     parser.add_argument("--authors", type=int, default=500, help="distinct signing authors (default 500)")
     parser.add_argument("--baseline-seconds", type=float, default=1.5, help="duration of each raw verify baseline")
+    parser.add_argument("--py-spy", metavar="PATH", help="py-spy executable: profile the hub's threads during "
+                        "the runs on all cores (pip install py-spy into any venv, not the project's)")
     parser.add_argument("--only", choices=["batched", "single", "stages"], help="run one part only")
     args = parser.parse_args()
     count = max(args.objects, args.single_objects)
@@ -204,7 +246,8 @@ def main() -> None:
             print(f"1. batched ingest over HTTP ({args.batch} objects per POST, {args.in_flight} in flight):")
             for index, (label, hub_cpus, load_cpus, target) in enumerate(setups):
                 before = baseline(args.baseline_seconds)
-                (seconds, accepted, latencies), cpu, _ = run_hub(root, f"batched-{index}", hub_cpus, load_cpus, work)
+                (seconds, accepted, latencies), cpu, _, report = run_hub(root, f"batched-{index}", hub_cpus, load_cpus, work,
+                                                                 args.py_spy if hub_cpus is None else None)
                 after = baseline(args.baseline_seconds)
                 raw_wall, raw_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
                 if accepted != args.objects:
@@ -214,12 +257,14 @@ def main() -> None:
                       f"{rate / raw_wall:4.2f}x (target >= {target}x); hub CPU {cpu / seconds:.2f} cores busy, "
                       f"{cpu / accepted * 1e6:.0f} us/object, cpu ratio {accepted / cpu / raw_cpu:4.2f}x; "
                       f"POST latency median {statistics.median(latencies) * 1000:.0f} ms")
+                print("\n".join(report))
             print()
 
         if args.only in (None, "single"):
             bodies = [benchlib.batch_body([o.wire]) for o in objects[:args.single_objects]]
             work = lambda url: asyncio.run(post_singles(url, bodies, args.clients, not args.shared_source))  # noqa: E731
-            (seconds, accepted, latencies), cpu, load_cpu = run_hub(root, "single", None, None, work)
+            (seconds, accepted, latencies), cpu, load_cpu, report = run_hub(root, "single", None, None, work,
+                                                                            args.py_spy)
             rate = accepted / seconds
             p50, p99 = statistics.median(latencies), benchlib.percentile(latencies, 0.99)
             print(f"2. single-object POSTs, {args.clients} concurrent keep-alive clients "
@@ -229,6 +274,7 @@ def main() -> None:
                   f"p99 {p99 * 1000:.1f} ms (target < {TARGET_P99 * 1000:.0f} ms), {accepted}/{args.single_objects} accepted")
             print(f"   hub CPU {cpu / seconds:.2f} cores busy, {cpu / accepted * 1e6:.0f} us/object; "
                   f"load generator CPU {load_cpu / seconds:.2f} cores busy")
+            print("\n".join(report))
             print()
 
     if args.only in (None, "stages"):

@@ -230,7 +230,7 @@ def kinode_side(args) -> dict:
                     outcome = asyncio.run(post_batches(hub.url, bodies, min(args.clients, len(bodies))))
                 results[shape] = shape_result(*outcome, benchlib.cpu_seconds(hub.process.pid) - cpu_before)
             finally:
-                hub.stop()
+                benchlib.stop_hub(hub)
     return results
 
 

@@ -146,7 +146,7 @@ def main() -> None:
             asyncio.run(measure(urls, objects[:1], 1.0, args.timeout))  # warm-up: connections, caches
             published, seen = asyncio.run(measure(urls, objects[1:], args.rate, args.timeout))
         finally:
-            codes = [p.stop() for p in procs]
+            codes = [benchlib.stop_hub(p) for p in procs]
         tallies = [json.loads((root / f"hub{i:02d}.tally.json").read_text()) if code == 0 else None
                    for i, code in enumerate(codes)]
 

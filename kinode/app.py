@@ -33,7 +33,7 @@ def create_app(node: Node) -> web.Application:
     app[LIMITS] = Limits(node.config)
     app[REPLAYS] = ReplayCache()
     app.add_routes(federation.routes)
-    app.add_routes(stream.routes)
+    stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
     if node.config.is_hub:
         from kinode import reconcile

@@ -10,9 +10,12 @@ class Watcher:
 
     async def wait(self, timeout: float) -> bool:
         """True when something changed since the last wait, False after `timeout` seconds."""
+        # Not asyncio.wait_for: on Python 3.11 it drops a cancellation that
+        # arrives as the event is set, and the task (gossip at shutdown) runs on.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
+        except TimeoutError:
             return False
         self._event.clear()
         return True

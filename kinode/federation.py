@@ -38,7 +38,9 @@ async def inbox(request: web.Request) -> web.Response:
     if isinstance(signer, web.Response):
         return signer
     try:
-        batch = canonical.parse(body)
+        # A node's batch is the canonical encoding of {"objects": [...]}: then each
+        # object comes with its wire bytes and is not encoded again to verify it.
+        batch, wired = canonical.parse_batch(body, "objects")
     except ProtocolError as error:
         return problem_from(error)
     objects = batch.get("objects") if isinstance(batch, dict) else None
@@ -49,7 +51,7 @@ async def inbox(request: web.Request) -> web.Response:
     limited = request.app[LIMITS].authors(objects, node.clock())
     if limited is not None:
         return limited
-    results = await node.receive(objects, source=signer)
+    results = await node.receive(wired if wired is not None else objects, source=signer)
     return web.json_response({"results": [_result(r) for r in results]})
 
 

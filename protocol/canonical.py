@@ -75,6 +75,23 @@ _scan = json.JSONDecoder(
 ).scan_once
 
 
+_encode_text = _encoder.encode  # `encode` as text: what the fast path compares with its input
+# The encoders differ only in that the ASCII-only one writes U+007F and beyond
+# as \uXXXX, so they agree on any ASCII text without a backslash or a DEL:
+# a \uXXXX in its output could not equal the text. It is a little faster.
+_encode_ascii_text = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+if json.encoder.c_make_encoder is not None:
+    # CPython: call the C encoder directly, without JSONEncoder.encode's per-call
+    # setup and cycle check; the fast path only encodes values fresh from the
+    # decoder, which hold no cycles and nothing but JSON types.
+    def _c_encoder(escape_string: Any) -> Any:
+        chunks = json.encoder.c_make_encoder(None, None, escape_string, None, ":", ",", True, False, False)
+        return lambda value: "".join(chunks(value, 0))
+
+    _encode_text = _c_encoder(json.encoder.c_encode_basestring)
+    _encode_ascii_text = _c_encoder(json.encoder.c_encode_basestring_ascii)
+
+
 class Canonical(NamedTuple):
     """A parsed value with its canonical bytes, as `parse_canonical` and `parse_batch` return them."""
 
@@ -91,7 +108,7 @@ def parse(data: bytes | str) -> Any:
     NaN/Infinity and integers beyond +-(2**53 - 1).
     """
     fast = _parse_if_canonical(data)
-    return fast.value if fast is not None else _parse_strictly(data)
+    return fast[0] if fast is not None else _parse_strictly(data)
 
 
 def parse_canonical(data: bytes | str) -> tuple[Any, bytes | None]:
@@ -100,8 +117,7 @@ def parse_canonical(data: bytes | str) -> tuple[Any, bytes | None]:
     The second item is None for valid but otherwise spelled input (whitespace,
     escapes, key order); the caller then encodes the value itself.
     """
-    fast = _parse_if_canonical(data)
-    return (fast.value, fast.wire) if fast is not None else (_parse_strictly(data), None)
+    return _parse_if_canonical(data) or (_parse_strictly(data), None)
 
 
 def parse_batch(data: bytes | str, member: str) -> tuple[Any, list[Canonical] | None]:
@@ -116,36 +132,39 @@ def parse_batch(data: bytes | str, member: str) -> tuple[Any, list[Canonical] | 
     if text is not None:
         try:
             value, _ = _scan(text, 0)
-            items = value[member] if type(value) is dict and len(value) == 1 else None
+            items = value.get(member) if type(value) is dict and len(value) == 1 else None
             if type(items) is list:
-                wires = list(map(_encoder.encode, items))
-                if "{%s:[%s]}" % (_encoder.encode(member), ",".join(wires)) == text and (text.isascii() or _keys_are_ascii(value)):
+                wires = list(map(_encoder_for(text), items))
+                if ("{%s:[%s]}" % (_encoder.encode(member), ",".join(wires)) == text
+                        and (text.isascii() or _keys_are_ascii(value))):
                     return value, [Canonical(item, wire.encode("utf-8")) for item, wire in zip(items, wires)]
         except (ValueError, RecursionError, StopIteration):
             pass  # not canonical, or not even valid: the strict parser says which
     return _parse_strictly(data), None
 
 
-def _parse_if_canonical(data: bytes | str) -> Canonical | None:
+def _parse_if_canonical(data: bytes | str) -> tuple[Any, bytes] | None:
     """The value and bytes of `data` if it is exactly canonical, else None (then parse strictly)."""
     text = _text_if_cheap(data)
     if text is None:
         return None
     try:
-        value, _ = _scan(text, 0)  # trailing text cannot survive the comparison below
-        if _encoder.encode(value) != text or not (text.isascii() or _keys_are_ascii(value)):
+        value = _scan(text, 0)[0]  # trailing text cannot survive the comparison below
+        if _encoder_for(text)(value) != text or not (text.isascii() or _keys_are_ascii(value)):
             return None
-        wire = text.encode("utf-8") if type(data) is not bytes else data  # raises on a lone surrogate
+        return value, data if type(data) is bytes else text.encode("utf-8")  # raises on a lone surrogate
     except (ValueError, RecursionError, StopIteration):
         return None  # ProtocolError and JSONDecodeError are ValueErrors; StopIteration is empty input
-    return Canonical(value, wire)
+
+
+def _encoder_for(text: str) -> Any:
+    # "\\" is one memchr; CPython's search for the two characters "\\u" costs a microsecond
+    return _encode_ascii_text if text.isascii() and "\\" not in text and "\x7f" not in text else _encode_text
 
 
 def _text_if_cheap(data: bytes | str) -> str | None:
-    if type(data) is str:
-        return data
     try:
-        return bytes(data).decode("utf-8")
+        return data if type(data) is str else bytes(data).decode("utf-8")
     except UnicodeDecodeError:
         return None
 

@@ -57,6 +57,18 @@ def check_money(value: Any, path: str) -> None:
             raise InvalidBody(f"{path}.amount: {amount!r} has more fraction digits than {currency} allows ({allowed})")
 
 
+def is_money(value: Any) -> bool:
+    """Whether `check_money` would accept `value`; builds no error text."""
+    if type(value) is not dict or len(value) != 2:
+        return False
+    currency, amount = value.get("currency"), value.get("amount")
+    if type(currency) is not str or type(amount) is not str or _CURRENCY.fullmatch(currency) is None:
+        return False
+    match = _AMOUNT.fullmatch(amount)
+    # digits after the point: -1 when there is no point
+    return match is not None and len(amount) - match.end(1) - 1 <= MINOR_UNITS.get(currency, DEFAULT_MINOR_UNITS)
+
+
 def in_minor_units(money: dict[str, str]) -> int:
     """The amount of a checked money object as an integer count of minor units."""
     whole, _, fraction = money["amount"].partition(".")

@@ -70,10 +70,13 @@ class Text(Shape):
             notes.append("no control characters")
         self.constraints = ", ".join(notes)
 
+    # The regexes are the definition; str.strip and str.isprintable are C-fast
+    # sufficient tests in front of them: whatever strip removes includes all
+    # of White_Space, and no control character is printable.
     def ok(self, value: Any) -> bool:
         return (type(value) is str and self.min <= len(value) <= self.max
-                and (not self.non_blank or _BLANK.fullmatch(value) is None)
-                and (not self.one_line or _CONTROL.search(value) is None))
+                and (not self.non_blank or value.strip() != "" or _BLANK.fullmatch(value) is None)
+                and (not self.one_line or value.isprintable() or _CONTROL.search(value) is None))
 
     def ok_all(self, values: list[Any]) -> bool:
         if not values:
@@ -82,8 +85,8 @@ class Text(Shape):
             return False
         lengths = list(map(len, values))
         return (self.min <= min(lengths) and max(lengths) <= self.max
-                and (not self.non_blank or not any(map(_BLANK.fullmatch, values)))
-                and (not self.one_line or _CONTROL.search("".join(values)) is None))
+                and (not self.non_blank or all(map(str.strip, values)) or not any(map(_BLANK.fullmatch, values)))
+                and (not self.one_line or "".join(values).isprintable() or _CONTROL.search("".join(values)) is None))
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
@@ -145,6 +148,9 @@ class Did(Shape):
 
     kind = "did"
 
+    def ok(self, value: Any) -> bool:
+        return type(value) is str and len(value) == _DID_LENGTH and _cached_is_did(value)
+
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
             raise InvalidBody(f"{path}: expected a did:key string, got {json_kind(value)}")
@@ -176,6 +182,9 @@ class Enum(Shape):
         self.ordered = values
         self.constraints = "one of " + ", ".join(f'`"{v}"`' for v in values)
 
+    def ok(self, value: Any) -> bool:
+        return type(value) is str and value in self.values
+
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str or value not in self.values:
             shown = repr(value[:80]) if type(value) is str else json_kind(value)
@@ -195,6 +204,9 @@ class Int(Shape):
         self.kind = name or "integer"
         self.constraints = "" if name else f"{min}..{max}"
 
+    def ok(self, value: Any) -> bool:
+        return type(value) is int and self.min <= value <= self.max
+
     def check(self, value: Any, path: str) -> None:
         if type(value) is not int:
             raise InvalidBody(f"{path}: expected an integer, got {json_kind(value)}")
@@ -213,6 +225,9 @@ class Money(Shape):
     """`{"amount": decimal string, "currency": ISO 4217 code}`; see `protocol.money`."""
 
     kind = "money"
+
+    def ok(self, value: Any) -> bool:
+        return money.is_money(value)
 
     def check(self, value: Any, path: str) -> None:
         money.check_money(value, path)
@@ -256,6 +271,15 @@ class ListOf(Shape):
             notes.append(f"each {item.constraints}")
         self.constraints = ", ".join(notes)
 
+    def ok(self, value: Any) -> bool:
+        if type(value) is not list or not self.min <= len(value) <= self.max or not self.item.ok_all(value):
+            return False
+        if self.distinct is True:
+            return len(set(value)) == len(value)
+        if self.distinct:
+            return len({item[self.distinct] for item in value}) == len(value)
+        return True
+
     def check(self, value: Any, path: str) -> None:
         if type(value) is not list:
             raise InvalidBody(f"{path}: expected an array, got {json_kind(value)}")
@@ -292,8 +316,27 @@ class Obj(Shape):
     def __init__(self, members: dict[str, tuple[Shape, bool]]):
         self.members = members
         self._table = tuple((name, shape, required) for name, (shape, required) in members.items())
+        self._oks = tuple((name, shape.ok, required) for name, shape, required in self._table)
+
+    def ok(self, value: Any) -> bool:
+        if type(value) is not dict:
+            return False
+        get = value.get
+        for name, ok, required in self._oks:
+            member = get(name)
+            if member is None:  # missing, or null, which no shape accepts
+                if required or name in value:
+                    return False
+            elif not ok(member):
+                return False
+        return True
 
     def check(self, value: Any, path: str) -> None:
+        if not self.ok(value):  # the common case builds no path strings
+            self.explain(value, path)
+
+    def explain(self, value: Any, path: str) -> None:
+        """`check` without the fast path: raise `InvalidBody` naming the first bad member."""
         if type(value) is not dict:
             raise InvalidBody(f"{path}: expected an object, got {json_kind(value)}")
         get = value.get

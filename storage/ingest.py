@@ -26,7 +26,8 @@ class IngestResult:
 
 
 def validate_batch(items: Iterable[Any], now: int) -> list[SignedObject | ProtocolError]:
-    """Verify each item (raw JSON bytes/str or a parsed dict) at time `now`.
+    """Verify each item at time `now`: raw JSON bytes/str, a parsed dict, or a
+    `canonical.Canonical` (a parsed object with its wire bytes, from `canonical.parse_batch`).
 
     Returns, position for position, the verified object or the error that
     rejects it; one bad item never affects the others.
@@ -34,14 +35,16 @@ def validate_batch(items: Iterable[Any], now: int) -> list[SignedObject | Protoc
     checked: list[SignedObject | ProtocolError] = []
     for position, item in enumerate(items):
         try:
-            if isinstance(item, (bytes, bytearray, memoryview, str)):
+            if isinstance(item, canonical.Canonical):
+                checked.append(verify(item.value, now, wire=item.wire))
+            elif isinstance(item, (bytes, bytearray, memoryview, str)):
                 checked.append(parse_object(bytes(item) if not isinstance(item, str) else item, now))
             elif isinstance(item, dict):
                 checked.append(verify(item, now))
             else:
                 raise Malformed(f"item {position} is not a JSON object (got {type(item).__name__})")
         except ProtocolError as error:
-            error.claimed_id = claimed_id(item)
+            error.claimed_id = claimed_id(item.value if isinstance(item, canonical.Canonical) else item)
             checked.append(error)
     return checked
 

@@ -8,6 +8,8 @@ traceback.
 import socket
 import subprocess
 
+import pytest
+
 from harness import KINODE, eventually, free_port
 
 CATEGORY = "web-design"
@@ -35,7 +37,7 @@ def test_a_hub_killed_mid_gossip_loses_nothing_after_restart(federation):
 
     first = federation.publish_many(alice, [offer(f"Offer {n}") for n in range(25)])
     eventually(lambda: hub_b.object_ids(), what="hub B receiving the first objects")
-    hub_b.kill()
+    hub_b.kill()  # B may be half way through storing a batch, or forwarding it to C
     rest = federation.publish_many(alice, [offer(f"Offer {n}") for n in range(25, 50)])
     published = set(first + rest)
     eventually(lambda: set(hub_a.object_ids()) == published, what="all 50 objects on hub A")
@@ -73,12 +75,16 @@ def test_objects_published_while_the_hub_is_down_arrive_once_it_is_back(federati
 def test_sigterm_exits_zero_after_closing_the_database(federation):
     hub = federation.hub("hub", [CATEGORY])
     alice = federation.node("alice", hubs=[hub.url])
-    federation.publish(alice, "offer", offer("Last words")["body"])
+    last_words = federation.publish(alice, "offer", offer("Last words")["body"])
+    assert alice.stop() == 0  # perhaps before, perhaps while, delivering the offer
+    alice.start()
+    eventually(lambda: last_words in hub.object_ids(), what="the offer on the hub after alice's restart")
+    eventually(lambda: federation.status(alice)["outbox"] == {}, what="alice's outbox draining")
     assert alice.stop() == 0
     assert hub.stop() == 0
-    for proc in (hub, alice):
+    for proc, stops in ((hub, 1), (alice, 2)):
         log = proc.log_text()
-        assert "database closed" in log
+        assert log.count("database closed") == stops
         assert "Traceback" not in log
 
 
@@ -94,12 +100,14 @@ def test_an_unknown_flag_is_refused_with_a_clear_message(tmp_path):
     assert not (tmp_path / "hub").exists()
 
 
-def test_a_negative_reconcile_interval_is_refused(tmp_path):
+@pytest.mark.parametrize("interval", ["-1", "0", "soon"])
+def test_a_reconcile_interval_that_is_not_positive_is_refused(tmp_path, interval):
     done = run_kinode("hub", "--data-dir", str(tmp_path / "hub"), "--category", CATEGORY,
-                      "--reconcile-interval", "-1", "--port", "0")
+                      "--reconcile-interval", interval, "--port", "0")
     assert done.returncode != 0
-    assert "--reconcile-interval" in done.stderr
+    assert "argument --reconcile-interval:" in done.stderr
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "hub").exists()
 
 
 def test_a_port_in_use_is_refused_with_a_clear_message(tmp_path):

@@ -103,6 +103,7 @@ def test_sigterm_with_a_subscriber_connected_still_exits_cleanly(federation):
     published = federation.publish_many(alice, [offer("One for the road")])
     assert [_id_of(e) for e in stream.events(1)] == published
     assert hub.stop() == 0
+    assert stream.response.read() == b"", "the stream should end cleanly, not be cut"
     assert "database closed" in hub.log_text()
     assert "Traceback" not in hub.log_text()
     stream.close()

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from protocol.errors import Malformed
+from protocol import canonical
+from protocol.errors import BadId, ClockSkew, Malformed
 from storage import derived, listing
 from storage.derived import Derived
 from storage.ingest import IngestResult, validate_batch
@@ -110,6 +111,19 @@ def test_validate_batch_is_positional_and_pure():
     checked = validate_batch([obj.wire, {"v": 1}, object()], now=T0)
     assert checked[0] == obj
     assert isinstance(checked[1], Malformed) and isinstance(checked[2], Malformed)
+
+
+def test_items_of_a_canonical_batch_verify_like_their_dicts():
+    good, future = offer(ANN, "Good", T0), offer(BOB, "Later", T0 + 3600)
+    forged = {**json.loads(good.wire), "created_at": T0 + 1}  # same id and sig: bad_id
+    body = b'{"objects":[' + b",".join([good.wire, future.wire, canonical.encode(forged)]) + b"]}"
+    batch, wired = canonical.parse_batch(body, "objects")
+    assert [item.wire for item in wired] == [good.wire, future.wire, canonical.encode(forged)]
+    by_wire, by_dict = validate_batch(wired, now=T0), validate_batch(batch["objects"], now=T0)
+    assert by_wire[0] == by_dict[0] == good
+    assert [(type(e), e.detail, e.claimed_id) for e in by_wire[1:]] == [
+        (type(e), e.detail, e.claimed_id) for e in by_dict[1:]] == [
+        (ClockSkew, by_dict[1].detail, future.id), (BadId, by_dict[2].detail, good.id)]
 
 
 async def test_async_ingest_verifies_off_the_loop_and_answers_after_commit(file_store):

@@ -1,0 +1,176 @@
+"""The canonical fast path (decode, re-encode, compare) agrees with the strict parser on every input.
+
+`parse` tries the fast path first and falls back to the strict parser, so the
+properties compare it with `_parse_strictly` alone: same value, or the same
+error class, code and sentence. The strategies aim at what the fast path must
+not let through: duplicate keys (also adjacent and identical, which keeps the
+key order), floats, big integers, non-ASCII keys and lone surrogates.
+"""
+
+import json
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from protocol import canonical
+from protocol.canonical import MAX_SAFE_INTEGER, Canonical, encode, parse, parse_batch, parse_canonical
+from protocol.errors import Malformed, ProtocolError
+
+any_keys = st.text(max_size=6)  # non-ASCII too: the strict parser must reject those
+ascii_keys = st.text(alphabet=st.characters(max_codepoint=127), max_size=6)
+numbers = st.integers(-(2**60), 2**60) | st.floats(allow_nan=True, allow_infinity=True)
+scalars = st.none() | st.booleans() | st.integers(-MAX_SAFE_INTEGER, MAX_SAFE_INTEGER) | st.text()
+
+
+def values(keys, leaves):
+    return st.recursive(leaves, lambda children: st.lists(children, max_size=4)
+                        | st.dictionaries(keys, children, max_size=4), max_leaves=20)
+
+
+canonical_values = values(ascii_keys, scalars)
+odd_values = values(any_keys, scalars | numbers)
+
+
+def outcome(parser, data):
+    try:
+        return "value", parser(data)
+    except ProtocolError as error:
+        return "error", type(error), error.code, error.detail
+    except RecursionError:  # pragma: no cover - would be a bug in either path
+        return "recursion",
+
+
+def assert_agrees(data):
+    expected = outcome(canonical._parse_strictly, data)
+    assert outcome(parse, data) == expected
+    got = outcome(parse_canonical, data)
+    if expected[0] == "error":
+        assert got == expected
+    else:
+        value, wire = got[1]
+        assert value == expected[1]
+        assert wire is None or wire == encode(value)
+
+
+def insert_duplicate(text: str, at: int) -> str | None:
+    """`text` with its `at`-th object member written twice in place (key order stays sorted)."""
+    members = [m for m in _members(text)]
+    if not members:
+        return None
+    start, end = members[at % len(members)]
+    return text[:end] + "," + text[start:end] + text[end:]
+
+
+def _members(text: str):
+    value = json.loads(text)
+    if not isinstance(value, dict) or not value:
+        return
+    # a top-level member of canonical text: from its key up to the next top-level comma
+    for key, item in value.items():
+        member = json.dumps(key, ensure_ascii=False) + ":" + encode(item).decode("utf-8")
+        start = text.find(member)
+        if start > 0:
+            yield start, start + len(member)
+
+
+@settings(max_examples=300)
+@given(canonical_values)
+def test_canonical_text_takes_the_fast_path(value):
+    text = encode(value)
+    assert canonical._parse_if_canonical(text) == (value, text)
+    assert parse_canonical(text) == (value, text)
+    assert_agrees(text)
+    assert_agrees(text.decode("utf-8"))
+
+
+@settings(max_examples=300)
+@given(canonical_values.filter(lambda v: isinstance(v, dict) and v), st.integers(0, 10))
+def test_a_duplicated_member_is_reported_as_by_the_strict_parser(value, at):
+    spelled = insert_duplicate(encode(value).decode("utf-8"), at)
+    if spelled is not None:
+        assert outcome(parse, spelled)[2] == "duplicate_key"
+        assert_agrees(spelled)
+        assert_agrees(spelled.encode("utf-8"))
+
+
+@settings(max_examples=300)
+@given(odd_values, st.booleans(), st.booleans())
+def test_any_json_text_agrees(value, ensure_ascii, sort_keys):
+    # compact like canonical text, so that floats, big integers and non-ASCII
+    # keys meet the fast path's comparison rather than failing on whitespace
+    text = json.dumps(value, ensure_ascii=ensure_ascii, sort_keys=sort_keys, separators=(",", ":"))
+    assert_agrees(text)
+    assert_agrees(text.encode("utf-8", "surrogatepass"))
+
+
+@given(st.sampled_from(['"\\ud800"', '["\\udc00"]', '{"a":"\\ud83d"}', '{"\\ud800":1}', '"\\ude00\\ud83d"',
+                        '"\\ud83d\\ude00"', '"\\u00e9"', '{"\\u00e9":1}', '{"é":1}', '{"a":{"é":1}}', '[{"ключ":"x"}]',
+                        '{"a":"é"}', '{"a":1.0}', '[1e3]', '[-0]', '[NaN]', "[9007199254740992]",
+                        "[9007199254740991]", "[-9007199254740991]", '{"a":1,"a":1}', '{"b":1,"a":2}', '{"a":1} ',
+                        '{"a":1}{}', '\ufeff{}', "", "[", '"\\/"', '"\\u0041"', '"\\u001f"', '"\\u007f"', '"\x7f"']))
+def test_corner_cases_agree(text):
+    assert_agrees(text)
+    assert_agrees(text.encode("utf-8", "surrogatepass"))
+
+
+@example("\ud800")
+@example('{"a":"\ud800"}')
+@given(st.text(max_size=20))
+def test_raw_lone_surrogates_in_str_input_agree(text):
+    # str input may hold raw surrogates: the strict parser accepts them (the
+    # encoder rejects them later), so the fast path must not claim canonical bytes
+    data = json.dumps(text, ensure_ascii=False)
+    assert_agrees(data)
+    value, wire = parse_canonical(data)
+    assert wire is None or wire.decode("utf-8") == data
+
+
+def test_non_canonical_spelling_parses_without_wire():
+    assert parse_canonical(b'{ "a": 1 }') == ({"a": 1}, None)
+    assert parse_canonical(b'{"b":1,"a":2}') == ({"a": 2, "b": 1}, None)
+    assert parse_canonical('{"a":"\\u00e9"}') == ({"a": "é"}, None)
+    assert parse_canonical('{"a":"é"}'.encode()) == ({"a": "é"}, '{"a":"é"}'.encode())
+    assert parse_canonical(bytearray(b'{"a":[1]}')) == ({"a": [1]}, b'{"a":[1]}')
+
+
+# --- batches -------------------------------------------------------------------
+
+def batch_of(items) -> bytes:
+    return b'{"objects":[' + b",".join(map(encode, items)) + b"]}"
+
+
+@settings(max_examples=200)
+@given(st.lists(canonical_values, max_size=5))
+def test_a_canonical_batch_yields_each_item_with_its_wire(items):
+    value, wired = parse_batch(batch_of(items), "objects")
+    assert value == {"objects": items}
+    assert wired == [Canonical(item, encode(item)) for item in items]
+
+
+@settings(max_examples=200)
+@given(st.lists(odd_values, max_size=4), st.sampled_from([
+    lambda b: b.replace(b"[", b"[ ", 1), lambda b: b[:-1] + b',"x":1}', lambda b: b.replace(b"objects", b"object", 1),
+    lambda b: b'{"objects":[' + b.split(b"[", 1)[1].replace(b"]}", b"", 1) + b',{"a":1,"a":2}]}', lambda b: b,
+]))
+def test_any_batch_agrees_with_the_strict_parser(items, mutate):
+    data = mutate(json.dumps({"objects": items}, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass"))
+    expected = outcome(canonical._parse_strictly, data)
+    got = outcome(lambda d: parse_batch(d, "objects"), data)
+    if expected[0] == "error":
+        assert got == expected
+        return
+    value, wired = got[1]
+    assert value == expected[1]
+    if wired is not None:
+        assert data == batch_of(value["objects"])
+        assert wired == [Canonical(item, encode(item)) for item in value["objects"]]
+
+
+def test_batch_that_is_not_canonical_has_no_wires():
+    assert parse_batch(b'{"objects": [{"a":1}]}', "objects") == ({"objects": [{"a": 1}]}, None)
+    assert parse_batch(b'{"objects":[{"a":1}],"z":0}', "objects")[1] is None
+    assert parse_batch(b'{"objects":{"a":1}}', "objects")[1] is None
+    assert parse_batch(b'[{"a":1}]', "objects") == ([{"a": 1}], None)
+    with pytest.raises(Malformed, match="not ASCII"):
+        parse_batch('{"objects":[{"é":1}]}'.encode(), "objects")
