@@ -24,8 +24,8 @@ tally: collections.Counter = collections.Counter()
 _receive = node_module.Node.receive
 
 
-async def counted_receive(self, items):
-    results = await _receive(self, items)
+async def counted_receive(self, items, *args, **kwargs):
+    results = await _receive(self, items, *args, **kwargs)
     tally["received"] += len(results)
     tally["calls"] += 1
     for result in results:

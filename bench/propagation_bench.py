@@ -145,6 +145,9 @@ def main() -> None:
         try:
             asyncio.run(measure(urls, objects[:1], 1.0, args.timeout))  # warm-up: connections, caches
             published, seen = asyncio.run(measure(urls, objects[1:], args.rate, args.timeout))
+        except Exception:
+            print(f"hub 0's log ends:\n{procs[0].log_path.read_text(errors='replace')[-3000:]}")
+            raise
         finally:
             codes = [benchlib.stop_hub(p) for p in procs]
         tallies = [json.loads((root / f"hub{i:02d}.tally.json").read_text()) if code == 0 else None

@@ -13,14 +13,20 @@ Objects are signed (and so already validated) before timing starts. Timed:
   including the search index;
 - store at synchronous=NORMAL, to show what FULL costs.
 
+Text is drawn from a vocabulary of a few thousand words with a Zipf-like
+distribution (as in search_bench.py), so the FTS5 index grows as it would on
+a real hub: a few very common words, a long tail of rare ones.
+
 Printed: objects/s for each, the ratio store/raw (target >= 0.5), bytes of
-database file per object, and optionally the peak RSS while storing M objects.
+database file per object, and optionally (--rss-objects M) the peak RSS and
+the rate per 50k objects while storing M objects with the search index.
 """
 
 import argparse
 import dataclasses
 import hashlib
 import os
+import random
 import resource
 import sys
 import tempfile
@@ -34,32 +40,35 @@ from protocol.identity import Identity  # noqa: E402
 from storage import derived, schema  # noqa: E402
 from storage.objects import store_verified  # noqa: E402
 from storage.store import Store  # noqa: E402
+from search_bench import Zipf, vocabulary  # noqa: E402  (bench/ is on sys.path as the script's directory)
 
 T0 = 1_700_000_000
-WORDS = ("logo brand vector icon layout typography web shop audit tax payroll interim finance "
-         "python django react migration cloud kubernetes copy translation german french video").split()
+VOCABULARY = 5_000  # distinct words; Zipf-distributed like search_bench.py, so FTS5 posting lists look real
 
 
-def make_batch(start: int, size: int, authors: list[Identity]):
-    """Deterministic, varied objects: offers in a few categories, some profiles."""
+def make_batch(start: int, size: int, authors: list[Identity], words: Zipf):
+    """Deterministic, varied objects: offers in a few categories, some profiles; Zipf-ish text."""
     batch = []
     for n in range(start, start + size):
         who = authors[n % len(authors)]
-        words = [WORDS[(n * k) % len(WORDS)] for k in (1, 3, 7, 11, 13)]
+        title = " ".join(words.picks(3 + n % 6)).capitalize()
+        description = " ".join(words.picks(15 + n % 46)) + "."
+        skills = sorted(set(words.picks(n % 5)))
         if n % 10 == 0:
-            batch.append(sign(who, "profile", {"name": f"Member {n}", "bio": " ".join(words) * 3,
-                                               "skills": sorted(set(words[:3]))}, T0 + n))
+            batch.append(sign(who, "profile", {"name": title, "bio": description, "skills": skills}, T0 + n))
         else:
             batch.append(sign(who, "offer", {
                 "category": ("web-design", "branding", "bookkeeping", "translation")[n % 4],
-                "title": " ".join(words[:3]).capitalize(), "description": " ".join(words) * 4,
-                "skills": sorted(set(words[:2])), "price": {"amount": f"{100 + n % 900}.00", "currency": "EUR"},
+                "title": title, "description": description,
+                "skills": skills, "price": {"amount": f"{100 + n % 900}.00", "currency": "EUR"},
                 "unit": ("hour", "day", "fixed")[n % 3]}, T0 + n))
     return batch
 
 
 def batches(total: int, size: int, authors: list[Identity]) -> list:
-    return [make_batch(start, min(size, total - start), authors) for start in range(0, total, size)]
+    rng = random.Random(1)
+    words = Zipf(vocabulary(rng, VOCABULARY), 1.0, rng)
+    return [make_batch(start, min(size, total - start), authors, words) for start in range(0, total, size)]
 
 
 def run_raw(path: Path, all_batches: list) -> float:
@@ -118,15 +127,19 @@ def rss_run(path: Path, pool: list, total: int) -> None:
     """
     store = Store(path)
     done, started = 0, time.perf_counter()
+    mark = (0, started)  # (objects, time) at the last report: the rate is per interval, to show any slowdown
     while done < total:
         for batch in pool:
             copy = [dataclasses.replace(o, id=hashlib.sha256(f"{o.id}:{done}".encode()).hexdigest())
                     for o in batch[:total - done]]
             store.submit(store_verified, copy, T0).result()
             done += len(copy)
-            if done % 100_000 == 0 or done == total:
-                print(f"  {done:>9} objects  {time.perf_counter() - started:6.0f} s  "
+            if done % 50_000 == 0 or done == total:
+                now = time.perf_counter()
+                print(f"  {done:>9} objects  {now - started:6.0f} s  "
+                      f"{(done - mark[0]) / (now - mark[1]):7.0f} objects/s since {mark[0]}  "
                       f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+                mark = (done, now)
             if done >= total:
                 break
     store.close()

@@ -12,10 +12,9 @@ from pathlib import Path
 from kinode import keystore
 from kinode.config import NodeConfig
 from kinode.errors import KinodeError
-from kinode.node import GOSSIP
+from kinode.node import GOSSIP, status_report
 from protocol.envelope import sign
 from protocol.errors import ProtocolError
-from storage import listing, outbox, peers
 from storage.objects import store_verified
 from storage.store import Store
 
@@ -161,16 +160,7 @@ def _status(args) -> int:
     store = Store(path)
     try:
         did = keystore.identity_did(args.data_dir)
-        report = {
-            "did": did,
-            "objects": store.read_sync(lambda db: dict(db.execute("SELECT type, count(*) FROM objects GROUP BY type").fetchall())),
-            "objects_total": store.read_sync(listing.count),
-            "outbox": store.read_sync(outbox.depth),
-            "quarantined": len(store.read_sync(outbox.quarantined, 1000)),
-            "peers": [{"did": p.did, "url": p.url, "categories": list(p.categories), "roles": list(p.roles),
-                       "last_seen": p.last_seen, "failures": p.failures, "last_error": p.last_error}
-                      for p in store.read_sync(peers.list_peers)],
-        }
+        report = {"did": did, **store.read_sync(status_report)}
     finally:
         store.close()
     print(json.dumps(report, indent=2))

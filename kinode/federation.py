@@ -91,15 +91,23 @@ async def search_listings(request: web.Request) -> web.Response:
     node = request.app[NODE]
     try:
         query = _search_query(request.query)
-        page = await node.store.read(search, query, node.now())
+        page, wires = await node.store.read(_search_with_objects, query, node.now())
     except (StorageError, ValueError) as error:
-        detail = error.detail if isinstance(error, StorageError) else str(error)
-        return problem("invalid_query", detail)
-    stored = {hit.id: await node.get(hit.id) for hit in page.results}
+        code = error.code if isinstance(error, StorageError) else "invalid_query"
+        return problem(code, error.detail if isinstance(error, StorageError) else str(error))
     results = [{"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
-                "title": hit.title, "object": json.loads(stored[hit.id].wire)}
-               for hit in page.results if stored[hit.id] is not None]
+                "title": hit.title, "object": json.loads(wires[hit.id])}
+               for hit in page.results if hit.id in wires]
     return web.json_response({"results": results, "next": page.next_cursor})
+
+
+def _search_with_objects(db, query: SearchQuery, now: int):
+    """One page and its objects' bytes, from one read snapshot."""
+    page = search(db, query, now)
+    ids = [hit.id for hit in page.results]
+    marks = ",".join("?" * len(ids))
+    wires = dict(db.execute(f"SELECT id, wire FROM objects WHERE id IN ({marks})", ids).fetchall()) if ids else {}
+    return page, wires
 
 
 def _search_query(params) -> SearchQuery:

@@ -129,16 +129,18 @@ class Node:
     async def get(self, object_id: str) -> listing.StoredObject | None:
         return await self.store.read(listing.get, object_id)
 
-    async def status(self) -> dict[str, Any]:
-        counts = await self.store.read(_type_counts)
-        depth = await self.store.read(outbox.depth)
-        known = await self.store.read(peers.list_peers)
-        return {
-            "did": self.did, "roles": list(self.config.roles), "url": self.config.url,
-            "objects": counts, "outbox": depth,
-            "remotes": [{"url": r.url, "did": r.did, "categories": r.categories} for r in self.remotes.values()],
-            "peers": [{"did": p.did, "url": p.url, "failures": p.failures, "last_error": p.last_error} for p in known],
-        }
+
+def status_report(db) -> dict[str, Any]:
+    """What `kinode status` prints: objects by type, outbox depth, quarantine, peers' health."""
+    return {
+        "objects": dict(db.execute("SELECT type, count(*) FROM objects GROUP BY type ORDER BY type").fetchall()),
+        "objects_total": listing.count(db),
+        "outbox": outbox.depth(db),
+        "quarantined": len(outbox.quarantined(db, 1000)),
+        "peers": [{"did": p.did, "url": p.url, "categories": list(p.categories), "roles": list(p.roles),
+                   "last_seen": p.last_seen, "failures": p.failures, "last_error": p.last_error}
+                  for p in peers.list_peers(db)],
+    }
 
 
 def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]]) -> list[IngestResult]:
@@ -167,7 +169,3 @@ def _held_ids(db, ids: list[str]) -> set[str]:
         marks = ",".join("?" * len(chunk))
         held.update(row[0] for row in db.execute(f"SELECT id FROM objects WHERE id IN ({marks})", chunk))
     return held
-
-
-def _type_counts(db) -> dict[str, int]:
-    return {row[0]: row[1] for row in db.execute("SELECT type, count(*) FROM objects GROUP BY type ORDER BY type")}

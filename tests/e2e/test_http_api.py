@@ -206,18 +206,22 @@ def test_search_pages_with_limit_and_cursor(hub, listings, order):
 
 
 @pytest.mark.parametrize("query", [
-    "colour=red", "q=x&order=sideways", "limit=abc", "limit=0", "limit=101", "cursor=garbage",
+    "colour=red", "q=x&order=sideways", "limit=abc", "limit=0", "limit=101",
     "min_price=10", "currency=EUR&min_price=ten", "type=contract", "created_after=yesterday",
 ])
 def test_bad_search_parameter_is_400_invalid_query(hub, query):
     request(hub.url, "GET", f"/ki/v1/search?{query}").problem(400, "invalid_query")
 
 
+def test_a_cursor_the_hub_never_issued_is_400_invalid_cursor(hub):
+    request(hub.url, "GET", "/ki/v1/search?cursor=garbage").problem(400, "invalid_cursor")
+
+
 def test_search_cursor_of_another_order_is_refused(hub, listings):
     word, _ = listings
     cursor = search(hub, f"q={word}&order=recent&limit=2")["next"]
     request(hub.url, "GET", f"/ki/v1/search?q={word}&order=relevance&limit=2&cursor={cursor}").problem(
-        400, "invalid_query")
+        400, "invalid_cursor")
 
 
 def test_challenge_is_answered_by_the_hub_key(hub):
