@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench vectors clean
+.PHONY: run test bench bench-node vectors clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
@@ -19,6 +19,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/protocol_bench.py
+	$(BIN)/python bench/storage_ingest_bench.py
+	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/sync_bench.py
+
+bench-node: $(STAMP)
+	$(BIN)/python bench/http_ingest_bench.py
+	$(BIN)/python bench/propagation_bench.py
+	$(BIN)/python bench/nostr_compare_bench.py
 
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py

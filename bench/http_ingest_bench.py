@@ -116,7 +116,7 @@ def spy_report(out: Path, seconds: float) -> list[str]:
     busy: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for line in out.read_text().splitlines():
         stack, count = line.rsplit(" ", 1)
-        thread = re.sub(r"\s*\(\d+\)", "", stack.split(";", 1)[0]).removeprefix("thread").strip(" :")
+        thread = re.sub(r"\s*\(\d+\)", "", stack.split(";", 1)[0]).removeprefix("thread").strip(" :") or "(unnamed)"
         stage = next((name for name, marker in STAGES if marker in stack), "other")
         busy[thread][stage] += int(count)
     lines = [f"   py-spy, {SPY_RATE} samples/s, busy samples only: share of the run each hub thread was running"]
@@ -257,7 +257,8 @@ def main() -> None:
                       f"{rate / raw_wall:4.2f}x (target >= {target}x); hub CPU {cpu / seconds:.2f} cores busy, "
                       f"{cpu / accepted * 1e6:.0f} us/object, cpu ratio {accepted / cpu / raw_cpu:4.2f}x; "
                       f"POST latency median {statistics.median(latencies) * 1000:.0f} ms")
-                print("\n".join(report))
+                if report:
+                    print("\n".join(report))
             print()
 
         if args.only in (None, "single"):
@@ -274,7 +275,8 @@ def main() -> None:
                   f"p99 {p99 * 1000:.1f} ms (target < {TARGET_P99 * 1000:.0f} ms), {accepted}/{args.single_objects} accepted")
             print(f"   hub CPU {cpu / seconds:.2f} cores busy, {cpu / accepted * 1e6:.0f} us/object; "
                   f"load generator CPU {load_cpu / seconds:.2f} cores busy")
-            print("\n".join(report))
+            if report:
+                print("\n".join(report))
             print()
 
     if args.only in (None, "stages"):

@@ -13,6 +13,11 @@ writer connection as the first argument:
   retracted or signed by a rotated-out key, and `apply(db, obj, True)` must
   leave the table exactly as `apply(db, obj, False)` followed by
   `hide(db, obj.id)` would.
+- `apply_many(db, objs)` (optional): several objects were stored, in this
+  order. Must leave the table exactly as `apply(db, obj, False)` for each in
+  turn would; it exists so a table can look up and insert a whole batch with
+  a few statements. Ingest calls it once per run of plain objects, rebuild
+  once per run of visible ones; tables without it get `apply` per object.
 - `hide(db, object_id)`: a stored object became hidden (retracted, or its key
   was rotated out). Called after `objects.hidden_by` is set.
 - `drop(db)`: remove the table(s) (`DROP ... IF EXISTS`).
@@ -27,7 +32,7 @@ core registers `current_versions` first.
 
 import json
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from sqlite_utils import Database
 
@@ -35,6 +40,7 @@ from protocol.envelope import SignedObject
 from storage.errors import UnknownDerived
 
 _REPLAY_CHUNK = 2_000
+_IN_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,15 @@ class Derived:
     hide: Callable[[Database, str], None]
     drop: Callable[[Database], None]
     version: int = 1
+    apply_many: Callable[[Database, Sequence[SignedObject]], None] | None = None
+
+    def apply_visible(self, db: Database, objs: Sequence[SignedObject]) -> None:
+        """Apply objects stored visible (hidden=False), in order: one call if the table batches."""
+        if self.apply_many is not None:
+            self.apply_many(db, objs)
+        else:
+            for obj in objs:
+                self.apply(db, obj, False)
 
 
 _registry: dict[str, Derived] = {}
@@ -69,6 +84,15 @@ def signed_from_wire(wire: bytes) -> SignedObject:
     value = json.loads(wire)
     return SignedObject(value["id"], value["type"], value["author"], value["created_at"],
                         value["body"], value["sig"], bytes(wire))
+
+
+def select_in(conn, sql: str, values: Sequence) -> list[tuple]:
+    """Rows of `sql`, whose one `{}` is an IN list, for every value, in chunks of bound parameters."""
+    rows: list[tuple] = []
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = values[start:start + _IN_CHUNK]
+        rows.extend(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+    return rows
 
 
 def ensure(db: Database) -> list[str]:
@@ -106,11 +130,24 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
     # Replay in seq order, streaming: a hub's millions of objects never sit in memory.
     cursor = db.conn.execute("SELECT wire, hidden_by IS NOT NULL FROM objects ORDER BY seq")
     while rows := cursor.fetchmany(_REPLAY_CHUNK):
+        visible: list[SignedObject] = []  # a run of visible objects goes to the tables as one batch
         for wire, hidden in rows:
             obj = signed_from_wire(wire)
+            if not hidden:
+                visible.append(obj)
+                continue
+            _replay(db, chosen, visible)
+            visible = []
             for d in chosen:
-                d.apply(db, obj, bool(hidden))
+                d.apply(db, obj, True)
+        _replay(db, chosen, visible)
     db.conn.executemany(
         "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
         [(d.name, d.version) for d in chosen])
+
+
+def _replay(db: Database, chosen: list[Derived], objs: list[SignedObject]) -> None:
+    if objs:
+        for d in chosen:
+            d.apply_visible(db, objs)

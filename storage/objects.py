@@ -34,12 +34,11 @@ from protocol.rules import (
     FINAL_TYPES, binding_rotations, check_key_current, check_retract, check_rotation, retract_target,
 )
 from storage import outbox
-from storage.derived import registered, signed_from_wire
+from storage.derived import registered, select_in, signed_from_wire
 from storage.ingest import IngestResult, rejected
 
 _INSERT = ("INSERT INTO objects(id, type, author, created_at, category, received_at, wire) "
            "VALUES (?, ?, ?, ?, ?, ?, ?)")
-_IN_CHUNK = 500
 
 
 def store_verified(db: Database, checked: Sequence[SignedObject | ProtocolError], received_at: int,
@@ -62,13 +61,13 @@ class _Batch:
         self.derived = registered()
         objs = [o for o in checked if isinstance(o, SignedObject)]
         ids = list({o.id for o in objs})
-        self.seen = {row[0] for row in _select_in(self.conn, "SELECT id FROM objects WHERE id IN ({})", ids)}
+        self.seen = {row[0] for row in select_in(self.conn, "SELECT id FROM objects WHERE id IN ({})", ids)}
         self.binding = {
             rotation.author: rotation
-            for rotation in (signed_from_wire(row[0]) for row in _select_in(
+            for rotation in (signed_from_wire(row[0]) for row in select_in(
                 self.conn, "SELECT o.wire FROM key_rotations k JOIN objects o ON o.id = k.rotation_id "
                 "WHERE k.author IN ({})", list({o.author for o in objs})))}
-        self.retracted = set(_select_in(
+        self.retracted = set(select_in(
             self.conn, "SELECT target, author FROM retractions WHERE target IN ({})", ids))
         self.awaited = {target for target, _ in self.retracted}  # targets of pending retracts
         self.run: list[SignedObject] = []
@@ -155,15 +154,7 @@ class _Batch:
         self.conn.executemany(_INSERT, [
             (o.id, o.type, o.author, o.created_at, o.category, received_at, o.wire) for o in objs])
         for derived in self.derived:
-            for obj in objs:
-                derived.apply(self.db, obj, False)
+            derived.apply_visible(self.db, objs)
         if self.forward_to:
             outbox.enqueue_many(self.db, [o.id for o in objs], self.forward_to, received_at)
 
-
-def _select_in(conn, sql: str, values: list) -> list[tuple]:
-    rows: list[tuple] = []
-    for start in range(0, len(values), _IN_CHUNK):
-        chunk = values[start:start + _IN_CHUNK]
-        rows.extend(conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
-    return rows

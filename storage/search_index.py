@@ -13,9 +13,17 @@ Tables (all rebuilt from `objects` alone):
 - `search_fts`: FTS5 over that view (external content), with a `tags`
   column of filter tokens (type, category, author, currency) so filters are
   ANDed inside FTS5 rather than checked row by row.
-- `search_scope`: (listing, contract) pairs from every visible contract's
-  `scope`, kept even before the listing arrives.
+- `search_scope`: (listing, party, contract) from every visible contract's
+  `scope` and `parties`, kept even before the listing arrives; it decides
+  which projects and tasks are taken (`storage.search_scope` has the rule).
+- `search_profiles`: which profile is indexed for each author.
 - `search_stats`: the number of indexed listings.
+
+Ingest hands the index whole runs of objects (`apply_many`): a run costs a
+few `IN (...)` lookups and two `executemany` inserts, not statements per
+listing, and rows go to FTS5 in ascending key order, which keeps its pending
+terms in memory until the transaction ends instead of flushing a tiny
+segment whenever a key goes down.
 
 Retracted listings are removed, not flagged. Profiles follow
 `current_versions` (registered before this table): exactly the author's
@@ -25,17 +33,19 @@ current visible profile is indexed.
 import hashlib
 import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Sequence
 
 from sqlite_utils import Database
 
 import storage.current  # noqa: F401  (registers current_versions first: profiles read it)
-from protocol.envelope import SignedObject, is_object_id
-from storage.derived import Derived, register, signed_from_wire
+from protocol.envelope import SignedObject
+from storage import search_scope
+from storage.derived import Derived, register, select_in, signed_from_wire
 from storage.search_text import TEXT_COLUMNS, listing_texts, pack_lengths
 
 LISTING_TYPES = frozenset({"offer", "project", "task", "profile"})
+_PLAIN_LISTINGS = LISTING_TYPES - {"profile"}  # profiles follow current_versions instead
 PRICE_SCALE = 1000  # amounts are compared in thousandths of the currency unit
-MAX_SCOPE = 256
 MAX_TAG_CATEGORIES = 32
 _KEY_BITS = 30
 _KEY_MASK = (1 << _KEY_BITS) - 1
@@ -60,7 +70,7 @@ def create(db: Database) -> None:
         price INTEGER,                    -- amount * PRICE_SCALE, rounded down
         currency TEXT,
         deadline INTEGER,
-        contracted INTEGER NOT NULL,
+        contracted INTEGER NOT NULL,      -- taken by a contract, see storage.search_scope
         lengths INTEGER NOT NULL,         -- word counts per text column, see pack_lengths
         tags TEXT NOT NULL)""")
     db.execute(f"""CREATE VIEW IF NOT EXISTS search_content AS
@@ -70,10 +80,9 @@ def create(db: Database) -> None:
     db.execute("""CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, body, skills, cats, tags, content='search_content', content_rowid='key',
         columnsize=0, tokenize='unicode61 remove_diacritics 2')""")
-    db.execute("""CREATE TABLE IF NOT EXISTS search_scope (
-        listing_id TEXT NOT NULL, contract_id TEXT NOT NULL,
-        PRIMARY KEY (listing_id, contract_id)) WITHOUT ROWID""")
-    db.execute("CREATE INDEX IF NOT EXISTS search_scope_by_contract ON search_scope(contract_id)")
+    search_scope.create(db)
+    db.execute("""CREATE TABLE IF NOT EXISTS search_profiles (
+        author TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID  -- the profile indexed for each author""")
     # The listing count, for BM25's IDF: count(*) would read a whole index per query.
     db.execute("CREATE TABLE IF NOT EXISTS search_stats (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
     db.execute("INSERT OR IGNORE INTO search_stats(name, value) VALUES ('listings', 0)")
@@ -81,35 +90,43 @@ def create(db: Database) -> None:
 
 def drop(db: Database) -> None:
     for statement in ("DROP TABLE IF EXISTS search_fts", "DROP VIEW IF EXISTS search_content",
-                      "DROP TABLE IF EXISTS search_listing", "DROP TABLE IF EXISTS search_scope",
+                      "DROP TABLE IF EXISTS search_listing", "DROP TABLE IF EXISTS search_profiles",
                       "DROP TABLE IF EXISTS search_stats"):
         db.execute(statement)
+    search_scope.drop(db)
 
 
 def apply(db: Database, obj: SignedObject, hidden: bool) -> None:
-    if obj.type == "contract":
-        if not hidden:
-            _add_scope(db, obj)
+    if not hidden:
+        apply_many(db, [obj])
     elif obj.type == "profile":
-        _sync_profile(db, obj)
-    elif obj.type in LISTING_TYPES and not hidden:
-        _index(db, obj, _seq(db, obj.id))
+        _sync_profiles(db, {obj.author: None})
+
+
+def apply_many(db: Database, objs: Sequence[SignedObject]) -> None:
+    """Index a run of visible objects with a handful of statements, whatever its length."""
+    listings = [o for o in objs if o.type in _PLAIN_LISTINGS]
+    if listings:
+        seqs = dict(select_in(db.conn, "SELECT id, seq FROM objects WHERE id IN ({})", [o.id for o in listings]))
+        _index(db, [(o, seqs.get(o.id)) for o in listings])
+    profiles = {o.author: o for o in objs if o.type == "profile"}
+    if profiles:
+        _sync_profiles(db, profiles)
+    for contract in (o for o in objs if o.type == "contract"):
+        search_scope.add(db, contract)
 
 
 def hide(db: Database, object_id: str) -> None:
-    row = db.execute("SELECT o.type, o.author FROM objects o WHERE o.id = ?", [object_id]).fetchone()
+    row = db.execute("SELECT o.type, o.author, o.seq FROM objects o WHERE o.id = ?", [object_id]).fetchone()
     if row is None:
         return
-    type_, author = row
+    type_, author, seq = row
     if type_ == "contract":
-        taken = db.execute("DELETE FROM search_scope WHERE contract_id = ? RETURNING listing_id",
-                           [object_id]).fetchall()
-        for (listing_id,) in taken:
-            _set_contracted(db, listing_id)
+        search_scope.remove(db, object_id)
     elif type_ == "profile":
-        _sync_profile(db, None, author)
+        _sync_profiles(db, {author: None})
     elif type_ in LISTING_TYPES:
-        _unindex(db, _seq(db, object_id))
+        _unindex(db, seq)
 
 
 def tag(kind: str, value: str) -> str:
@@ -134,16 +151,37 @@ def scaled_amount(amount: object) -> int | None:
     return scaled if abs(scaled) < 1 << 62 else None
 
 
-def _seq(db: Database, object_id: str) -> int | None:
-    row = db.execute("SELECT seq FROM objects WHERE id = ?", [object_id]).fetchone()
-    return row[0] if row else None
+def _index(db: Database, pairs: Sequence[tuple[SignedObject, int | None]]) -> None:
+    """Index listings given with their objects.seq, in order; skips those already indexed."""
+    pairs = [(o, seq) for o, seq in pairs if seq is not None and 0 <= o.created_at < _MAX_CREATED_AT]
+    if not pairs:
+        return
+    conn = db.conn
+    indexed = {seq for (seq,) in select_in(conn, "SELECT seq FROM search_listing WHERE seq IN ({})",
+                                           [seq for _, seq in pairs])}
+    contracted = search_scope.taken(db, [o for o, _ in pairs])
+    first_keys = [_first_key(o) for o, _ in pairs]
+    used = {key for (key,) in select_in(conn, "SELECT key FROM search_listing WHERE key IN ({})", first_keys)}
+    rows = []
+    for (obj, seq), key in zip(pairs, first_keys):
+        if seq in indexed:
+            continue
+        indexed.add(seq)
+        key = _free_key(conn, key, used)
+        used.add(key)
+        price, currency, deadline = _filters(obj)
+        rows.append((key, seq, price, currency, deadline, int(obj.id in contracted),
+                     pack_lengths(listing_texts(obj.type, obj.body)), _tags(obj, currency)))
+    conn.executemany("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    # Ascending rowids: FTS5 flushes its pending terms to a new segment whenever a rowid goes down.
+    conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
+                     "SELECT key, title, body, skills, cats, tags FROM search_content WHERE key = ?",
+                     sorted((row[0],) for row in rows))
+    conn.execute("UPDATE search_stats SET value = value + ? WHERE name = 'listings'", [len(rows)])
 
 
-def _index(db: Database, obj: SignedObject, seq: int | None) -> None:
-    if seq is None or not 0 <= obj.created_at < _MAX_CREATED_AT:
-        return
-    if db.execute("SELECT 1 FROM search_listing WHERE seq = ?", [seq]).fetchone():
-        return
+def _filters(obj: SignedObject) -> tuple[int | None, str | None, int | None]:
     body = obj.body
     money = body.get("price") if obj.type == "offer" else body.get("budget")
     price = currency = None
@@ -153,17 +191,7 @@ def _index(db: Database, obj: SignedObject, seq: int | None) -> None:
     deadline = body.get("deadline") if obj.type in ("project", "task") else None
     if not isinstance(deadline, int) or isinstance(deadline, bool):
         deadline = None
-    # Any listing named in a visible contract's scope is taken, offers included.
-    contracted = db.execute(
-        "SELECT 1 FROM search_scope WHERE listing_id = ? LIMIT 1", [obj.id]).fetchone() is not None
-    key = _free_key(db, obj)
-    lengths = pack_lengths(listing_texts(obj.type, obj.body))
-    db.execute("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               [key, seq, price, currency, deadline, int(contracted), lengths, _tags(obj, currency)])
-    db.execute("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
-               "SELECT key, title, body, skills, cats, tags FROM search_content WHERE key = ?", [key])
-    db.execute("UPDATE search_stats SET value = value + 1 WHERE name = 'listings'")
+    return price, currency, deadline
 
 
 def _unindex(db: Database, seq: int | None) -> None:
@@ -178,13 +206,22 @@ def _unindex(db: Database, seq: int | None) -> None:
     db.execute("UPDATE search_stats SET value = value - 1 WHERE name = 'listings'")
 
 
-def _free_key(db: Database, obj: SignedObject) -> int:
-    low = int(obj.id[:8], 16) >> (32 - _KEY_BITS)
+def _first_key(obj: SignedObject) -> int:
+    return obj.created_at << _KEY_BITS | int(obj.id[:8], 16) >> (32 - _KEY_BITS)
+
+
+def _free_key(conn, key: int, used: set[int]) -> int:
+    """`key`, or on a clash the next free one above it within the same second.
+
+    `used` holds the keys assigned in this batch and those of the table among
+    the batch's first choices, so only a probe past a clash asks the table.
+    """
+    if key not in used:
+        return key
     while True:
-        key = obj.created_at << _KEY_BITS | low
-        if db.execute("SELECT 1 FROM search_listing WHERE key = ?", [key]).fetchone() is None:
+        key = key & ~_KEY_MASK | (key + 1) & _KEY_MASK
+        if key not in used and conn.execute("SELECT 1 FROM search_listing WHERE key = ?", [key]).fetchone() is None:
             return key
-        low = (low + 1) & _KEY_MASK
 
 
 def _tags(obj: SignedObject, currency: str | None) -> str:
@@ -197,39 +234,33 @@ def _tags(obj: SignedObject, currency: str | None) -> str:
     return " ".join(tags)
 
 
-def _sync_profile(db: Database, obj: SignedObject | None, author: str | None = None) -> None:
-    """Index exactly the author's current profile as `current_versions` names it."""
-    author = obj.author if obj is not None else author
-    current = db.execute("SELECT c.object_id, o.seq FROM current_versions c JOIN objects o ON o.id = c.object_id "
-                         "WHERE c.type = 'profile' AND c.author = ?", [author]).fetchone()
-    indexed = db.execute("SELECT l.seq FROM objects o JOIN search_listing l ON l.seq = o.seq "
-                         "WHERE o.author = ? AND o.type = 'profile'", [author]).fetchall()
-    current_seq = current[1] if current else None
-    for (seq,) in indexed:
-        if seq != current_seq:
-            _unindex(db, seq)
-    if current is not None and current_seq not in {s for (s,) in indexed}:
-        if obj is None or obj.id != current[0]:
-            wire = db.execute("SELECT wire FROM objects WHERE seq = ?", [current_seq]).fetchone()[0]
-            obj = signed_from_wire(wire)
-        _index(db, obj, current_seq)
+def _sync_profiles(db: Database, authors: dict[str, SignedObject | None]) -> None:
+    """Index exactly each author's current profile as `current_versions` names it.
+
+    `authors` may carry an object already in hand for an author, to spare reading its wire.
+    """
+    names = list(authors)
+    current = {author: (object_id, seq) for author, object_id, seq in select_in(
+        db.conn, "SELECT c.author, c.object_id, o.seq FROM current_versions c JOIN objects o ON o.id = c.object_id "
+        "WHERE c.type = 'profile' AND c.author IN ({})", names)}
+    indexed = dict(select_in(db.conn, "SELECT author, seq FROM search_profiles WHERE author IN ({})", names))
+    fresh = []
+    for author in names:
+        now_id, now_seq = current.get(author, (None, None))
+        was_seq = indexed.get(author)
+        if was_seq == now_seq:
+            continue
+        if was_seq is not None:
+            _unindex(db, was_seq)
+            db.execute("DELETE FROM search_profiles WHERE author = ?", [author])
+        if now_seq is not None:
+            obj = authors[author]
+            if obj is None or obj.id != now_id:
+                obj = signed_from_wire(db.execute("SELECT wire FROM objects WHERE seq = ?", [now_seq]).fetchone()[0])
+            fresh.append((obj, now_seq))
+    _index(db, fresh)
+    db.conn.executemany("INSERT INTO search_profiles(author, seq) VALUES (?, ?)",
+                        [(obj.author, seq) for obj, seq in fresh if 0 <= obj.created_at < _MAX_CREATED_AT])
 
 
-def _add_scope(db: Database, contract: SignedObject) -> None:
-    scope = contract.body.get("scope")
-    if not isinstance(scope, list):
-        return
-    for listing_id in {i for i in scope[:MAX_SCOPE] if is_object_id(i)}:
-        db.execute("INSERT OR IGNORE INTO search_scope(listing_id, contract_id) VALUES (?, ?)",
-                   [listing_id, contract.id])
-        _set_contracted(db, listing_id)
-
-
-def _set_contracted(db: Database, listing_id: str) -> None:
-    db.execute("UPDATE search_listing SET contracted = EXISTS "
-               "(SELECT 1 FROM search_scope WHERE listing_id = ?) "
-               "WHERE seq = (SELECT seq FROM objects WHERE id = ?)",
-               [listing_id, listing_id])
-
-
-SEARCH_INDEX = register(Derived("search", create, apply, hide, drop))
+SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=2, apply_many=apply_many))

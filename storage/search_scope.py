@@ -1,0 +1,80 @@
+"""Which listings a contract takes: the `search_scope` table of the search index.
+
+A visible contract takes a listing, which then leaves open-only search, when
+all of these hold:
+
+- the listing's id is in the contract's `body.scope`;
+- the listing is a project or a task (`TAKEN_TYPES`): an offer is never
+  taken, it can be sold many times; profiles are never taken either;
+- the listing's author is one of the contract's parties (`body.parties[].did`):
+  a contract between strangers cannot hide someone else's listing.
+
+Contracts and listings arrive in any order, so every visible contract's
+(scope id, party) pairs are kept whether or not the listing is stored yet;
+`taken` answers for listings being indexed and `refresh` recomputes the flag
+of listings already indexed when a contract arrives or is retracted. The
+table is rebuilt from the objects like the rest of the index.
+"""
+
+from typing import Iterable, Sequence
+
+from sqlite_utils import Database
+
+from protocol.envelope import SignedObject, is_object_id
+from storage.derived import select_in
+
+TAKEN_TYPES = frozenset({"project", "task"})
+MAX_SCOPE = 256
+MAX_PARTIES = 32
+
+
+def create(db: Database) -> None:
+    db.execute("""CREATE TABLE IF NOT EXISTS search_scope (
+        listing_id TEXT NOT NULL, party TEXT NOT NULL, contract_id TEXT NOT NULL,
+        PRIMARY KEY (listing_id, party, contract_id)) WITHOUT ROWID""")
+    db.execute("CREATE INDEX IF NOT EXISTS search_scope_by_contract ON search_scope(contract_id)")
+
+
+def drop(db: Database) -> None:
+    db.execute("DROP TABLE IF EXISTS search_scope")
+
+
+def add(db: Database, contract: SignedObject) -> None:
+    """A visible contract was stored: record its scope and take the listings it may take."""
+    scope, parties = contract.body.get("scope"), contract.body.get("parties")
+    if not isinstance(scope, list) or not isinstance(parties, list):
+        return
+    listing_ids = sorted({i for i in scope[:MAX_SCOPE] if is_object_id(i)})
+    dids = sorted({p["did"] for p in parties[:MAX_PARTIES] if isinstance(p, dict) and isinstance(p.get("did"), str)})
+    db.conn.executemany("INSERT OR IGNORE INTO search_scope(listing_id, party, contract_id) VALUES (?, ?, ?)",
+                        [(listing_id, did, contract.id) for listing_id in listing_ids for did in dids])
+    refresh(db, listing_ids)
+
+
+def remove(db: Database, contract_id: str) -> None:
+    """A contract was hidden: its listings are open again unless another contract takes them."""
+    freed = db.execute("DELETE FROM search_scope WHERE contract_id = ? RETURNING listing_id",
+                       [contract_id]).fetchall()
+    refresh(db, sorted({listing_id for (listing_id,) in freed}))
+
+
+def taken(db: Database, listings: Sequence[SignedObject]) -> set[str]:
+    """The ids of these (not yet indexed) listings that a stored contract takes."""
+    candidates = [o for o in listings if o.type in TAKEN_TYPES]
+    if not candidates:
+        return set()
+    pairs = set(select_in(db.conn, "SELECT listing_id, party FROM search_scope WHERE listing_id IN ({})",
+                          [o.id for o in candidates]))
+    return {o.id for o in candidates if (o.id, o.author) in pairs}
+
+
+def refresh(db: Database, listing_ids: Iterable[str]) -> None:
+    """Recompute `search_listing.contracted` for these listing ids (those indexed)."""
+    db.conn.executemany(
+        "UPDATE search_listing SET contracted = EXISTS (SELECT 1 FROM search_scope s "
+        "WHERE s.listing_id = o.id AND s.party = o.author) "
+        f"FROM objects o WHERE o.id = ? AND o.seq = search_listing.seq AND o.type IN ({_TAKEN_SQL})",
+        [(listing_id,) for listing_id in listing_ids])
+
+
+_TAKEN_SQL = ", ".join(f"'{t}'" for t in sorted(TAKEN_TYPES))
