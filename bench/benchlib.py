@@ -188,9 +188,20 @@ def stop_hub(proc: "harness.Proc") -> int | None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (all its threads), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds a process and its live descendants (e.g. verify workers) have used, from /proc."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    family, ticks = {pid}, 0
+    for _ in range(8):  # a few generations: hub -> forkserver -> workers
+        family |= {p for p, (ppid, _) in stats.items() if ppid in family}
+    ticks = sum(stats[p][1] for p in family if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -128,14 +128,14 @@ def spy_report(out: Path, seconds: float) -> list[str]:
 
 
 def run_hub(root: Path, name: str, hub_cpus: set[int] | None, load_cpus: set[int] | None, work,
-            py_spy: str | None = None):
+            py_spy: str | None = None, hub_args: list[str] = ()):
     """Start a fresh hub on `hub_cpus`, warm it up, run `work(url)` with this process on `load_cpus`.
 
     Returns (work's result, hub CPU seconds, this process's CPU seconds, both during the work,
     lines of py-spy's report if asked for).
     """
     with benchlib.cpus(hub_cpus):
-        hub = benchlib.start_hub(root, name)
+        hub = benchlib.start_hub(root, name, extra_args=list(hub_args))
     try:
         warm = [o.wire for o in benchlib.signed_offers(400, 40, seed=999)]
         asyncio.run(post_batches(hub.url, [benchlib.batch_body(warm[i:i + 200]) for i in (0, 200)], 1))
@@ -240,14 +240,16 @@ def main() -> None:
             bodies = [benchlib.batch_body([o.wire for o in objects[i:i + args.batch]])
                       for i in range(0, args.objects, args.batch)]
             work = lambda url: asyncio.run(post_batches(url, bodies, args.in_flight))  # noqa: E731
-            setups = [("one core", {cores[0]}, set(cores[1:]) or None, TARGET_ONE_CORE)]
+            setups = [("one core", {cores[0]}, set(cores[1:]) or None, TARGET_ONE_CORE, [])]
             if len(cores) > 1:
-                setups.append((f"{len(cores)} cores", None, None, TARGET_BOTH))
+                setups.append((f"{len(cores)} cores", None, None, TARGET_BOTH, []))
+                workers = ["--verify-workers", str(len(cores))]
+                setups.append((f"{len(cores)} cores, {len(cores)} verify processes", None, None, TARGET_BOTH, workers))
             print(f"1. batched ingest over HTTP ({args.batch} objects per POST, {args.in_flight} in flight):")
-            for index, (label, hub_cpus, load_cpus, target) in enumerate(setups):
+            for index, (label, hub_cpus, load_cpus, target, hub_args) in enumerate(setups):
                 before = baseline(args.baseline_seconds)
                 (seconds, accepted, latencies), cpu, _, report = run_hub(root, f"batched-{index}", hub_cpus, load_cpus, work,
-                                                                 args.py_spy if hub_cpus is None else None)
+                                                                 args.py_spy if hub_cpus is None else None, hub_args)
                 after = baseline(args.baseline_seconds)
                 raw_wall, raw_cpu = (before[0] + after[0]) / 2, (before[1] + after[1]) / 2
                 if accepted != args.objects:

@@ -38,6 +38,9 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
     hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
+    hub.add_argument("--verify-workers", type=int, default=0, metavar="N",
+                     help="verify incoming objects in N worker processes (default 0: threads in the hub process); "
+                          "set it to the number of spare cores on a busy hub")
     hub.set_defaults(run=lambda args: _run(args, _hub_identity(args, passphrase_env), roles=("node", "hub")))
 
     publish = commands.add_parser("publish", help="sign an object and queue it for your hubs",
@@ -110,7 +113,8 @@ def _run(args, identity, roles: tuple[str, ...]) -> int:
         data_dir=Path(args.data_dir), host=args.host, port=args.port, roles=roles,
         categories=tuple(args.category) if is_hub else (), hubs=() if is_hub else tuple(args.hub),
         peers=tuple(args.peer) if is_hub else (), discover=args.discover, public_url=args.public_url,
-        reconcile_interval=getattr(args, "reconcile_interval", 30.0), **_rate_limits(args))
+        reconcile_interval=getattr(args, "reconcile_interval", 30.0),
+        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args))
     asyncio.run(serve(config, identity))
     return 0
 

@@ -14,11 +14,12 @@ from kinode import __version__
 from kinode.changes import Changes, Watcher
 from kinode.config import NodeConfig
 from kinode.policy import admit
+from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
 from storage import listing, outbox, peers
-from storage.ingest import IngestResult, validate_batch
+from storage.ingest import IngestResult
 from storage.objects import store_verified
 from storage.store import Store
 
@@ -44,12 +45,13 @@ class Remote:
 
 class Node:
     def __init__(self, config: NodeConfig, identity: Identity, store: Store,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, verifier: Verifier | None = None):
         self.config = config
         self.identity = identity
         self.store = store
         self.clock = clock
         self.remotes = {url.rstrip("/"): Remote(url.rstrip("/")) for url in (config.peers if config.is_hub else config.hubs)}
+        self.verifier = verifier or Verifier()
         self.changes = Changes()  # notified whenever objects or outbox entries are added
 
     @property
@@ -97,7 +99,7 @@ class Node:
         it except `source` (the did that delivered it), in the same commit.
         """
         now = self.now()
-        checked = await asyncio.get_running_loop().run_in_executor(None, validate_batch, items, now)
+        checked = await self.verifier.validate(items, now)
         referenced = await self.store.read(_held_ids, _references(checked)) if not self.config.is_hub else set()
         admitted = [self._admit(item, referenced) for item in checked]
         routes = self._routes(admitted, source) if self.config.is_hub else {}

@@ -12,6 +12,7 @@ from kinode.app import create_app
 from kinode.config import NodeConfig
 from kinode.errors import PortInUse
 from kinode.node import Node
+from kinode.verifier import Verifier
 from protocol.identity import Identity
 from storage.store import Store
 
@@ -39,7 +40,8 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
     config = dataclasses.replace(config, port=sock.getsockname()[1])
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.db_path)
-    node = Node(config, identity, store)
+    verifier = Verifier(config.verify_workers)
+    node = Node(config, identity, store, verifier=verifier)
     runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -56,5 +58,6 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
         log.info("stopping")
     finally:
         await runner.cleanup()
+        verifier.close()
         store.close()
         log.info("stopped; database closed")

@@ -175,7 +175,14 @@ def _index(db: Database, pairs: Sequence[tuple[SignedObject, int | None]]) -> No
     conn.executemany("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     # Ascending rowids: FTS5 flushes its pending terms to a new segment whenever a rowid goes down.
-    conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
+    import os
+    if os.environ.get("DIRECT"):
+        texts = {o.id: listing_texts(o.type, o.body) for o, _ in pairs}
+        seqid = {seq: o.id for o, seq in pairs}
+        conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) VALUES (?,?,?,?,?,?)",
+                         sorted((row[0], *texts[seqid[row[1]]], row[7]) for row in rows))
+    else:
+        conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
                      "SELECT key, title, body, skills, cats, tags FROM search_content WHERE key = ?",
                      sorted((row[0],) for row in rows))
     conn.execute("UPDATE search_stats SET value = value + ? WHERE name = 'listings'", [len(rows)])
