@@ -1,6 +1,7 @@
 """`kinode serve`, `hub`, `publish`, `status` and `demo`."""
 
 import argparse
+import re
 import asyncio
 import json
 import logging
@@ -19,6 +20,9 @@ from storage.objects import store_verified
 from storage.store import Store
 
 
+SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+
+
 class BadInput(KinodeError):
     code, status = "bad_input", 400
 
@@ -34,7 +38,8 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
                               description="Run a category hub: aggregate the listings of its categories, serve search, federate with peer hubs. "
                                           f"A new data dir gets an identity (encrypted with ${passphrase_env} if set).")
     _common(hub)
-    hub.add_argument("--category", action="append", required=True, metavar="SLUG", help="a category this hub serves (repeatable)")
+    hub.add_argument("--category", action="append", required=True, metavar="SLUG", type=_slug,
+                     help="a category this hub serves (repeatable)")
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
     hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
@@ -61,6 +66,13 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     demo.add_argument("--data-dir", default=".demo", help="where the three nodes keep their data (default .demo)")
     demo.add_argument("--port", type=int, default=7400, help="first port; the nodes use PORT..PORT+2 (default 7400)")
     demo.set_defaults(run=lambda args: _demo(args))
+
+
+def _slug(text: str) -> str:
+    if not SLUG.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a category slug (lowercase letters, digits and single hyphens, "
+                                         "like web-design)")
+    return text
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

@@ -5,6 +5,7 @@ layer, shape the answer. Every refusal is problem+json with a spec code.
 """
 
 import json
+import re
 
 from aiohttp import web
 
@@ -15,11 +16,12 @@ from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
 from storage import listing
-from storage.errors import StorageError
+from storage.errors import InvalidCursor, InvalidQuery
 from storage.search import SearchQuery, search
 
 routes = web.RouteTableDef()
 JSON = "application/json"
+DIGITS = re.compile(r"[0-9]{1,16}")  # str.isdigit and int() also take "²", "٣", "+5" and "1_0"
 
 
 @routes.get("/.well-known/kinode")
@@ -71,12 +73,11 @@ async def get_object(request: web.Request) -> web.Response:
 @routes.get("/ki/v1/objects")
 async def list_objects(request: web.Request) -> web.Response:
     query = request.query
-    try:
-        after = int(query.get("after", "0"))
-        limit = int(query.get("limit", "100"))
-    except ValueError:
-        return problem("invalid_query", "after and limit must be integers")
-    if after < 0 or not 1 <= limit <= 500:
+    after_text, limit_text = query.get("after", "0"), query.get("limit", "100")
+    if not (DIGITS.fullmatch(after_text) and DIGITS.fullmatch(limit_text)):
+        return problem("invalid_query", "after must be a cursor from a previous page and limit a number of objects")
+    after, limit = int(after_text), int(limit_text)
+    if not 1 <= limit <= 500:
         return problem("invalid_query", "after must be a cursor from a previous page and limit within 1..500")
     stored = await request.app[NODE].store.read(
         listing.list_objects, after, type=query.get("type"), category=query.get("category"),
@@ -92,9 +93,10 @@ async def search_listings(request: web.Request) -> web.Response:
     try:
         query = _search_query(request.query)
         page, wires = await node.store.read(_search_with_objects, query, node.now())
-    except (StorageError, ValueError) as error:
-        code = error.code if isinstance(error, StorageError) else "invalid_query"
-        return problem(code, error.detail if isinstance(error, StorageError) else str(error))
+    except (InvalidQuery, InvalidCursor) as error:
+        return problem(error.code, error.detail)
+    except ValueError as error:
+        return problem("invalid_query", str(error))
     results = [{"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
                 "title": hit.title, "object": json.loads(wires[hit.id])}
                for hit in page.results if hit.id in wires]

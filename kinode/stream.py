@@ -13,6 +13,7 @@ import asyncio
 from aiohttp import web
 
 from kinode.appkeys import NODE
+from kinode.federation import DIGITS
 from kinode.problem import problem
 from storage import listing
 
@@ -42,7 +43,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     last_event = request.headers.get("Last-Event-ID", request.query.get("after"))
     if last_event is None:
         after = await node.store.read(listing.last_seq)
-    elif last_event.isdigit():
+    elif DIGITS.fullmatch(last_event):
         after = int(last_event)
     else:
         return problem("invalid_query", "Last-Event-ID must be an event id this stream sent")

@@ -100,18 +100,14 @@ def apply(db: Database, obj: SignedObject, hidden: bool) -> None:
     if not hidden:
         apply_many(db, [obj])
     elif obj.type == "profile":
-        _sync_profiles(db, {obj.author: None})
+        _update(db, [], {obj.author: None})
 
 
 def apply_many(db: Database, objs: Sequence[SignedObject]) -> None:
     """Index a run of visible objects with a handful of statements, whatever its length."""
     listings = [o for o in objs if o.type in _PLAIN_LISTINGS]
-    if listings:
-        seqs = dict(select_in(db.conn, "SELECT id, seq FROM objects WHERE id IN ({})", [o.id for o in listings]))
-        _index(db, [(o, seqs.get(o.id)) for o in listings])
-    profiles = {o.author: o for o in objs if o.type == "profile"}
-    if profiles:
-        _sync_profiles(db, profiles)
+    seqs = dict(select_in(db.conn, "SELECT id, seq FROM objects WHERE id IN ({})", [o.id for o in listings]))
+    _update(db, [(o, seqs.get(o.id)) for o in listings], {o.author: o for o in objs if o.type == "profile"})
     for contract in (o for o in objs if o.type == "contract"):
         search_scope.add(db, contract)
 
@@ -124,9 +120,9 @@ def hide(db: Database, object_id: str) -> None:
     if type_ == "contract":
         search_scope.remove(db, object_id)
     elif type_ == "profile":
-        _sync_profiles(db, {author: None})
+        _update(db, [], {author: None})
     elif type_ in LISTING_TYPES:
-        _unindex(db, seq)
+        _update(db, [], {}, [seq])
 
 
 def tag(kind: str, value: str) -> str:
@@ -151,15 +147,48 @@ def scaled_amount(amount: object) -> int | None:
     return scaled if abs(scaled) < 1 << 62 else None
 
 
-def _index(db: Database, pairs: Sequence[tuple[SignedObject, int | None]]) -> None:
-    """Index listings given with their objects.seq, in order; skips those already indexed."""
+def _update(db: Database, listings: list[tuple[SignedObject, int | None]],
+            profiles: dict[str, SignedObject | None], stale: Sequence[int] = ()) -> None:
+    """Index `listings` (object, objects.seq), bring these authors' profiles in line, unindex `stale` seqs.
+
+    `profiles` may carry an object already in hand for an author, to spare
+    reading its wire. FTS5 is written last, in one pass in ascending key order,
+    with plain VALUES: an `INSERT ... SELECT` into it opens a statement
+    savepoint, and FTS5 writes its pending terms out as a new segment at every
+    savepoint and whenever a key goes down, so a batch written any other way
+    leaves hundreds of tiny segments for the merger.
+    """
+    new_profiles, stale_profiles, moved = _profile_changes(db, profiles) if profiles else ([], [], [])
+    conn = db.conn
+    removed = select_in(conn, "SELECT 'delete', key, title, body, skills, cats, tags FROM search_content "
+                              "WHERE key IN (SELECT key FROM search_listing WHERE seq IN ({}))",
+                        [*stale, *stale_profiles])
+    select_in(conn, "DELETE FROM search_listing WHERE key IN ({}) RETURNING key", [row[1] for row in removed])
+    rows = _listing_rows(conn, [*listings, *new_profiles])
+    conn.executemany("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    added = select_in(conn, "SELECT NULL, key, title, body, skills, cats, tags FROM search_content "
+                            "WHERE key IN ({})", [row[0] for row in rows])
+    # A delete sorts before an insert of the same key (NULL < 'delete').
+    conn.executemany("INSERT INTO search_fts(search_fts, rowid, title, body, skills, cats, tags) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)", sorted(removed + added, key=lambda row: (row[1], row[0] is None)))
+    if len(rows) != len(removed):
+        conn.execute("UPDATE search_stats SET value = value + ? WHERE name = 'listings'", [len(rows) - len(removed)])
+    if moved:
+        select_in(conn, "DELETE FROM search_profiles WHERE author IN ({}) RETURNING author", moved)
+        indexed = {row[1] for row in rows}
+        conn.executemany("INSERT INTO search_profiles(author, seq) VALUES (?, ?)",
+                         [(obj.author, seq) for obj, seq in new_profiles if seq in indexed])
+
+
+def _listing_rows(conn, pairs: Sequence[tuple[SignedObject, int | None]]) -> list[tuple]:
+    """The search_listing rows for listings not yet indexed, keys assigned in order."""
     pairs = [(o, seq) for o, seq in pairs if seq is not None and 0 <= o.created_at < _MAX_CREATED_AT]
     if not pairs:
-        return
-    conn = db.conn
+        return []
     indexed = {seq for (seq,) in select_in(conn, "SELECT seq FROM search_listing WHERE seq IN ({})",
                                            [seq for _, seq in pairs])}
-    contracted = search_scope.taken(db, [o for o, _ in pairs])
+    contracted = search_scope.taken(conn, [o for o, _ in pairs])
     first_keys = [_first_key(o) for o, _ in pairs]
     used = {key for (key,) in select_in(conn, "SELECT key FROM search_listing WHERE key IN ({})", first_keys)}
     rows = []
@@ -172,20 +201,7 @@ def _index(db: Database, pairs: Sequence[tuple[SignedObject, int | None]]) -> No
         price, currency, deadline = _filters(obj)
         rows.append((key, seq, price, currency, deadline, int(obj.id in contracted),
                      pack_lengths(listing_texts(obj.type, obj.body)), _tags(obj, currency)))
-    conn.executemany("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    # Ascending rowids: FTS5 flushes its pending terms to a new segment whenever a rowid goes down.
-    import os
-    if os.environ.get("DIRECT"):
-        texts = {o.id: listing_texts(o.type, o.body) for o, _ in pairs}
-        seqid = {seq: o.id for o, seq in pairs}
-        conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) VALUES (?,?,?,?,?,?)",
-                         sorted((row[0], *texts[seqid[row[1]]], row[7]) for row in rows))
-    else:
-        conn.executemany("INSERT INTO search_fts(rowid, title, body, skills, cats, tags) "
-                     "SELECT key, title, body, skills, cats, tags FROM search_content WHERE key = ?",
-                     sorted((row[0],) for row in rows))
-    conn.execute("UPDATE search_stats SET value = value + ? WHERE name = 'listings'", [len(rows)])
+    return rows
 
 
 def _filters(obj: SignedObject) -> tuple[int | None, str | None, int | None]:
@@ -199,18 +215,6 @@ def _filters(obj: SignedObject) -> tuple[int | None, str | None, int | None]:
     if not isinstance(deadline, int) or isinstance(deadline, bool):
         deadline = None
     return price, currency, deadline
-
-
-def _unindex(db: Database, seq: int | None) -> None:
-    row = db.execute("SELECT key FROM search_listing WHERE seq = ?", [seq]).fetchone()
-    if row is None:
-        return
-    # External content: FTS5 needs the exact indexed values to remove them.
-    db.execute("INSERT INTO search_fts(search_fts, rowid, title, body, skills, cats, tags) "
-               "SELECT 'delete', key, title, body, skills, cats, tags FROM search_content WHERE key = ?",
-               [row[0]])
-    db.execute("DELETE FROM search_listing WHERE key = ?", [row[0]])
-    db.execute("UPDATE search_stats SET value = value - 1 WHERE name = 'listings'")
 
 
 def _first_key(obj: SignedObject) -> int:
@@ -241,33 +245,31 @@ def _tags(obj: SignedObject, currency: str | None) -> str:
     return " ".join(tags)
 
 
-def _sync_profiles(db: Database, authors: dict[str, SignedObject | None]) -> None:
-    """Index exactly each author's current profile as `current_versions` names it.
-
-    `authors` may carry an object already in hand for an author, to spare reading its wire.
-    """
+def _profile_changes(db: Database, authors: dict[str, SignedObject | None]
+                     ) -> tuple[list[tuple[SignedObject, int]], list[int], list[str]]:
+    """For each author, the current profile (as `current_versions` names it) to index if it is
+    not indexed yet, the seq of an indexed one that is no longer current, and the authors
+    whose indexed profile changes."""
     names = list(authors)
     current = {author: (object_id, seq) for author, object_id, seq in select_in(
         db.conn, "SELECT c.author, c.object_id, o.seq FROM current_versions c JOIN objects o ON o.id = c.object_id "
         "WHERE c.type = 'profile' AND c.author IN ({})", names)}
     indexed = dict(select_in(db.conn, "SELECT author, seq FROM search_profiles WHERE author IN ({})", names))
-    fresh = []
+    fresh, stale, moved = [], [], []
     for author in names:
         now_id, now_seq = current.get(author, (None, None))
         was_seq = indexed.get(author)
         if was_seq == now_seq:
             continue
+        moved.append(author)
         if was_seq is not None:
-            _unindex(db, was_seq)
-            db.execute("DELETE FROM search_profiles WHERE author = ?", [author])
+            stale.append(was_seq)
         if now_seq is not None:
             obj = authors[author]
             if obj is None or obj.id != now_id:
                 obj = signed_from_wire(db.execute("SELECT wire FROM objects WHERE seq = ?", [now_seq]).fetchone()[0])
             fresh.append((obj, now_seq))
-    _index(db, fresh)
-    db.conn.executemany("INSERT INTO search_profiles(author, seq) VALUES (?, ?)",
-                        [(obj.author, seq) for obj, seq in fresh if 0 <= obj.created_at < _MAX_CREATED_AT])
+    return fresh, stale, moved
 
 
 SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=2, apply_many=apply_many))

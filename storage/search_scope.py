@@ -58,12 +58,12 @@ def remove(db: Database, contract_id: str) -> None:
     refresh(db, sorted({listing_id for (listing_id,) in freed}))
 
 
-def taken(db: Database, listings: Sequence[SignedObject]) -> set[str]:
+def taken(conn, listings: Sequence[SignedObject]) -> set[str]:
     """The ids of these (not yet indexed) listings that a stored contract takes."""
     candidates = [o for o in listings if o.type in TAKEN_TYPES]
     if not candidates:
         return set()
-    pairs = set(select_in(db.conn, "SELECT listing_id, party FROM search_scope WHERE listing_id IN ({})",
+    pairs = set(select_in(conn, "SELECT listing_id, party FROM search_scope WHERE listing_id IN ({})",
                           [o.id for o in candidates]))
     return {o.id for o in candidates if (o.id, o.author) in pairs}
 

@@ -5,6 +5,7 @@ timeout, so a stream that stalls fails the test instead of hanging it.
 """
 
 import http.client
+import json
 from urllib.parse import urlsplit
 
 from harness import eventually
@@ -110,5 +111,23 @@ def test_sigterm_with_a_subscriber_connected_still_exits_cleanly(federation):
 
 
 def _id_of(event: dict[str, str]) -> str:
-    import json
     return json.loads(event["data"])["id"]
+
+
+def test_last_event_id_resumes_across_a_hub_restart(federation):
+    hub = federation.hub("hub", [CATEGORY])
+    alice = federation.node("alice", hubs=[hub.url])
+    stream = EventStream(hub.url, "/ki/v1/stream")
+    before = federation.publish_many(alice, [offer(f"Before the restart {n}") for n in range(2)])
+    seen = stream.events(2)
+    assert [_id_of(e) for e in seen] == before
+    assert hub.stop() == 0
+    stream.close()
+
+    during = federation.publish_many(alice, [offer("While the hub was down")])
+    hub.start()
+    eventually(lambda: during[0] in hub.object_ids(), timeout=60, what="the queued offer on the restarted hub")
+    resumed = EventStream(hub.url, "/ki/v1/stream", last_event_id=seen[-1]["id"])
+    after = federation.publish_many(alice, [offer("After the restart")])
+    assert [_id_of(e) for e in resumed.events(2)] == during + after
+    resumed.close()
