@@ -19,7 +19,7 @@ import aiohttp
 
 from kinode.httpsig import sign_request
 from kinode.node import GOSSIP, Node
-from kinode.retry import CircuitBreakers, classify, next_attempt, parse_retry_after
+from kinode.retry import classify, next_attempt, parse_retry_after
 from storage import outbox
 from storage.derived import signed_from_wire
 
@@ -33,7 +33,6 @@ class Gossip:
         self.node = node
         self.session = session
         self.rng = rng or random.Random()
-        self.breakers = CircuitBreakers(failure_threshold=5, cool_down=30)
 
     async def run(self) -> None:
         """Deliver forever: after every change, and at least every POLL_SECONDS."""
@@ -77,7 +76,7 @@ class Gossip:
 
     async def _deliver(self, destination: str, entries: list) -> None:
         node = self.node
-        breaker = self.breakers[destination]
+        breaker = node.breakers[destination]
         if not breaker.allow(node.clock()):
             return
         body = b'{"objects":[' + b",".join(e.wire for e in entries) + b"]}"

@@ -14,6 +14,7 @@ from kinode import __version__
 from kinode.changes import Changes, Watcher
 from kinode.config import NodeConfig
 from kinode.policy import admit
+from kinode.retry import CircuitBreakers
 from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
@@ -52,6 +53,7 @@ class Node:
         self.clock = clock
         self.remotes = {url.rstrip("/"): Remote(url.rstrip("/")) for url in (config.peers if config.is_hub else config.hubs)}
         self.verifier = verifier or Verifier()
+        self.breakers = CircuitBreakers(failure_threshold=5, cool_down=30)  # per destination URL
         self.changes = Changes()  # notified whenever objects or outbox entries are added
 
     @property

@@ -119,13 +119,20 @@ async def reconcile_with(node: Node, session: aiohttp.ClientSession, url: str,
         reply = await _post(node, session, url + "/ki/v1/sync", sync.encode(message))
         message = await asyncio.to_thread(initiator.receive, sync.decode(reply))
     have, need = sorted(initiator.have), sorted(initiator.need)
+    node.breakers[url].record_success()  # it answered every round: whatever backoff said, it is up
     if have:
-        await node.store.write(outbox.enqueue_many, have, [url], node.now())
+        await node.store.write(_push_now, have, url, node.now())
         node.changes.notify()
     fetched = await _fetch(node, session, url, need, node.remotes[url].did if url in node.remotes else None)
     if have or need:
         log.info("reconciled with %s: pushed %d, fetched %d of %d", url, len(have), fetched, len(need))
     return len(have), fetched
+
+
+def _push_now(db, object_ids: list[str], url: str, now: int) -> None:
+    """Queue what the peer lacks, and make entries already waiting out a backoff due at once."""
+    outbox.enqueue_many(db, object_ids, [url], now)
+    outbox.expedite(db, url, object_ids, now)
 
 
 async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: bytes) -> bytes:

@@ -42,14 +42,14 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
     store = Store(config.db_path)
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
-    runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False)
+    runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False, shutdown_timeout=5)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await runner.setup()
-        await web.SockSite(runner, sock, shutdown_timeout=5).start()
+        await web.SockSite(runner, sock).start()
         role = "hub" if config.is_hub else "node"
         categories = f" for {', '.join(config.categories)}" if config.categories else ""
         print(f"kinode {role} {identity.did}{categories} listening on {config.url}", flush=True)

@@ -47,6 +47,22 @@ def enqueue_many(db: Database, object_ids: list[str], destinations: Iterable[str
         [(destination, object_id, now, now) for destination in destinations for object_id in object_ids])
 
 
+def expedite(db: Database, destination: str, object_ids: list[str], now: int) -> int:
+    """Make these objects' waiting entries for `destination` due at `now` (not quarantined ones).
+
+    For when the destination is known to be up again (it just answered), so
+    entries need not sit out a backoff computed while it was down.
+    """
+    changed = 0
+    for start in range(0, len(object_ids), 500):
+        chunk = object_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        changed += db.execute(
+            f"UPDATE outbox SET next_attempt_at = ? WHERE destination = ? AND quarantined_at IS NULL "
+            f"AND next_attempt_at > ? AND object_id IN ({marks})", [now, destination, now, *chunk]).rowcount
+    return changed
+
+
 def due(db: Database, now: int, limit: int = 100) -> list[OutboxEntry]:
     """Entries whose next attempt is at or before `now`, oldest first; quarantined ones never."""
     rows = db.execute(

@@ -30,6 +30,7 @@ Retracted listings are removed, not flagged. Profiles follow
 current visible profile is indexed.
 """
 
+import functools
 import hashlib
 import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
@@ -41,7 +42,7 @@ import storage.current  # noqa: F401  (registers current_versions first: profile
 from protocol.envelope import SignedObject
 from storage import search_scope
 from storage.derived import Derived, register, select_in, signed_from_wire
-from storage.search_text import TEXT_COLUMNS, listing_texts, pack_lengths
+from storage.search_text import TEXT_COLUMNS, listing_lengths
 
 LISTING_TYPES = frozenset({"offer", "project", "task", "profile"})
 _PLAIN_LISTINGS = LISTING_TYPES - {"profile"}  # profiles follow current_versions instead
@@ -51,6 +52,7 @@ _KEY_BITS = 30
 _KEY_MASK = (1 << _KEY_BITS) - 1
 _MAX_CREATED_AT = 1 << 32  # keeps keys inside SQLite's signed 64-bit rowid
 _AMOUNT = re.compile(r"-?[0-9]{1,18}(\.[0-9]{1,18})?")
+_SIMPLE_AMOUNT = re.compile(r"([0-9]{1,15})(?:\.([0-9]{1,3}))?")
 
 
 def _field(profile_path: str, listing_path: str) -> str:
@@ -71,7 +73,7 @@ def create(db: Database) -> None:
         currency TEXT,
         deadline INTEGER,
         contracted INTEGER NOT NULL,      -- taken by a contract, see storage.search_scope
-        lengths INTEGER NOT NULL,         -- word counts per text column, see pack_lengths
+        lengths INTEGER NOT NULL,         -- word counts per text column, see listing_lengths
         tags TEXT NOT NULL)""")
     db.execute(f"""CREATE VIEW IF NOT EXISTS search_content AS
         SELECT l.key AS key, {", ".join(f"{sql} AS {name}" for name, sql in zip(TEXT_COLUMNS, CONTENT_SQL))},
@@ -125,6 +127,7 @@ def hide(db: Database, object_id: str) -> None:
         _update(db, [], {}, [seq])
 
 
+@functools.lru_cache(maxsize=1 << 16)  # authors, categories and currencies repeat across a hub's batches
 def tag(kind: str, value: str) -> str:
     """The filter token for a value: a letter for the kind, then a hash (one alphanumeric word)."""
     return kind + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:20]
@@ -134,6 +137,9 @@ def scaled_amount(amount: object) -> int | None:
     """A decimal-string amount as an integer in thousandths (rounded down), or None if malformed."""
     if isinstance(amount, int) and not isinstance(amount, bool):
         amount = str(amount)
+    if isinstance(amount, str) and (simple := _SIMPLE_AMOUNT.fullmatch(amount)):
+        whole, fraction = simple.groups()  # the usual "1500.00": exact without Decimal
+        return int(whole) * PRICE_SCALE + int((fraction or "").ljust(3, "0"))
     if isinstance(amount, Decimal):
         value = amount
     elif isinstance(amount, str) and _AMOUNT.fullmatch(amount):
@@ -200,7 +206,7 @@ def _listing_rows(conn, pairs: Sequence[tuple[SignedObject, int | None]]) -> lis
         used.add(key)
         price, currency, deadline = _filters(obj)
         rows.append((key, seq, price, currency, deadline, int(obj.id in contracted),
-                     pack_lengths(listing_texts(obj.type, obj.body)), _tags(obj, currency)))
+                     listing_lengths(obj.type, obj.body), _tags(obj, currency)))
     return rows
 
 

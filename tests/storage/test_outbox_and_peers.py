@@ -75,3 +75,16 @@ def test_peers_keep_their_health_across_updates(store):
     assert (a.failures, a.last_error, a.last_seen) == (0, None, T0 + 9)
     store.write_sync(peers.remove_peer, HUB_B)
     assert store.read_sync(peers.get_peer, HUB_B) is None
+
+
+def test_expedite_makes_backed_off_entries_due_but_leaves_quarantine_alone(store):
+    objs = [offer(ANN, f"Expedite {i}", T0) for i in range(3)]
+    store.ingest_sync([o.wire for o in objs], now=T0, forward_to=[HUB_A, HUB_B])
+    entries = {(e.destination, e.object_id): e for e in store.read_sync(outbox.due, T0, 10)}
+    for obj in objs:
+        store.write_sync(outbox.mark_failed, entries[(HUB_A, obj.id)].entry_id, T0 + 3600, "down")
+    store.write_sync(outbox.quarantine, entries[(HUB_A, objs[2].id)].entry_id, T0, "poison")
+    changed = store.write_sync(outbox.expedite, HUB_A, [o.id for o in objs], T0 + 5)
+    assert changed == 2
+    due_a = {e.object_id for e in store.read_sync(outbox.due, T0 + 5, 10) if e.destination == HUB_A}
+    assert due_a == {objs[0].id, objs[1].id}
