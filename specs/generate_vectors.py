@@ -203,20 +203,30 @@ def object_vectors() -> dict:
     }
 
 
+def render(data: dict) -> str:
+    """The exact text of a vector file."""
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+GENERATORS = {"canonical.json": canonical_vectors, "didkey.json": didkey_vectors, "objects.json": object_vectors}
+
+
 def write(name: str, data: dict) -> None:
     path = VECTORS / name
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_text(render(data), encoding="utf-8")
     print(f"wrote {path.relative_to(VECTORS.parent.parent)} ({len(data['vectors'])} vectors)")
+
+
+def all_generators() -> dict:
+    from gen_encryption_vectors import encryption_vectors  # beside this file
+
+    return {**GENERATORS, "encryption.json": encryption_vectors}
 
 
 def main() -> None:
     VECTORS.mkdir(exist_ok=True)
-    write("canonical.json", canonical_vectors())
-    write("didkey.json", didkey_vectors())
-    write("objects.json", object_vectors())
-    from gen_encryption_vectors import encryption_vectors  # beside this file
-
-    write("encryption.json", encryption_vectors())
+    for name, generate in all_generators().items():
+        write(name, generate())
 
 
 if __name__ == "__main__":
