@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import logging
 
-import aiohttp
 from aiohttp import web
 
 from kinode import federation, stream
@@ -21,9 +20,10 @@ from kinode.node import Node
 from kinode.problem import problem
 from kinode.remotes import refresh_remotes
 from kinode.replay_cache import ReplayCache
+from kinode.sessions import Sessions, open_sessions
 
 log = logging.getLogger("kinode")
-SESSION = web.AppKey("session", aiohttp.ClientSession)
+SESSIONS = web.AppKey("sessions", Sessions)
 
 
 def create_app(node: Node) -> web.Application:
@@ -80,23 +80,21 @@ async def client_limit_middleware(request: web.Request, handler) -> web.StreamRe
 
 
 async def _client_session(app: web.Application):
-    # Remotes come from the operator (flags), so they may be on loopback; URLs
-    # learned from objects go through kinode.ssrf instead.
-    async with aiohttp.ClientSession(trust_env=False) as session:
-        app[SESSION] = session
+    async with open_sessions(app[NODE].config) as sessions:
+        app[SESSIONS] = sessions
         yield
 
 
 async def _background(app: web.Application):
-    node, session = app[NODE], app[SESSION]
-    tasks = [asyncio.create_task(Gossip(node, session).run(), name="gossip"),
-             asyncio.create_task(refresh_remotes(node, session), name="remotes")]
+    node, sessions = app[NODE], app[SESSIONS]
+    tasks = [asyncio.create_task(Gossip(node, sessions).run(), name="gossip"),
+             asyncio.create_task(refresh_remotes(node, sessions), name="remotes")]
     if node.config.is_hub:
         from kinode.reconcile import reconcile_forever
-        tasks.append(asyncio.create_task(reconcile_forever(node, session), name="reconcile"))
+        tasks.append(asyncio.create_task(reconcile_forever(node, sessions), name="reconcile"))
     if node.config.discover:
         from kinode.discovery_task import discover_forever
-        tasks.append(asyncio.create_task(discover_forever(node, session), name="discovery"))
+        tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))
     yield
     for task in tasks:
         task.cancel()

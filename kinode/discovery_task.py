@@ -8,18 +8,18 @@ the hubs it discovers. Only peers that passed the key challenge get here
 import asyncio
 import logging
 
-import aiohttp
-
 from kinode.discovery import Discovery, Peer
 from kinode.node import Node, Remote
 from kinode.remotes import describe_remote
+from kinode.sessions import Sessions
 
 log = logging.getLogger("kinode.discovery")
 
 
-async def discover_forever(node: Node, session: aiohttp.ClientSession) -> None:
+async def discover_forever(node: Node, sessions: Sessions) -> None:
+    """Announced URLs are learned, not configured: every fetch goes through the SSRF guard."""
     found: asyncio.Queue[Peer] = asyncio.Queue()
-    discovery = Discovery(on_peer=found.put_nowait, session=session)
+    discovery = Discovery(on_peer=found.put_nowait, session=sessions.learned)
     config = node.config
     await discovery.start(node.did, list(config.roles), config.port, config.host)
     log.info("discovery on: advertising %s on %s", node.did, config.host)
@@ -31,6 +31,6 @@ async def discover_forever(node: Node, session: aiohttp.ClientSession) -> None:
             remote = Remote(peer.url.rstrip("/"))
             node.remotes[remote.url] = remote
             log.info("discovered hub %s at %s", peer.did, peer.url)
-            await describe_remote(node, session, remote)
+            await describe_remote(node, sessions.learned, remote)
     finally:
         await discovery.stop()

@@ -19,6 +19,7 @@ import aiohttp
 
 from kinode.httpsig import sign_request
 from kinode.node import GOSSIP, Node
+from kinode.sessions import Sessions
 from kinode.retry import classify, next_attempt, parse_retry_after
 from storage import outbox
 from storage.derived import signed_from_wire
@@ -29,9 +30,9 @@ POLL_SECONDS = 1.0
 
 
 class Gossip:
-    def __init__(self, node: Node, session: aiohttp.ClientSession, *, rng: random.Random | None = None):
+    def __init__(self, node: Node, sessions: Sessions, *, rng: random.Random | None = None):
         self.node = node
-        self.session = session
+        self.sessions = sessions
         self.rng = rng or random.Random()
 
     async def run(self) -> None:
@@ -84,7 +85,7 @@ class Gossip:
                                {"Content-Type": "application/json"}, body, now=node.now())
         status, answer, retry_after, error = None, None, None, None
         try:
-            async with self.session.post(request.url, data=request.body, headers=request.headers,
+            async with self.sessions.for_url(destination).post(request.url, data=request.body, headers=request.headers,
                                          timeout=aiohttp.ClientTimeout(total=30)) as response:
                 status = response.status
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), node.clock())

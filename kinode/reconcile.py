@@ -19,6 +19,7 @@ from kinode.federation import _check_signature
 from kinode.httpsig import sign_request
 from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
+from kinode.sessions import Sessions
 from kinode.problem import problem, problem_from
 from protocol import sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
@@ -92,14 +93,14 @@ async def sync_endpoint(request: web.Request) -> web.Response:
     return web.Response(body=sync.encode(reply), content_type="application/json")
 
 
-async def reconcile_forever(node: Node, session: aiohttp.ClientSession) -> None:
+async def reconcile_forever(node: Node, sessions: Sessions) -> None:
     while True:
         await asyncio.sleep(node.config.reconcile_interval)
         for remote in list(node.remotes.values()):
             if remote.did is None or remote.categories is None:
                 continue
             try:
-                await reconcile_with(node, session, remote.url, remote.categories)
+                await reconcile_with(node, sessions.for_url(remote.url), remote.url, remote.categories)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ProtocolError, ValueError) as error:
                 log.info("reconciliation with %s failed: %s", remote.url, error)
 

@@ -7,6 +7,7 @@ import logging
 import aiohttp
 
 from kinode.node import Node
+from kinode.sessions import Sessions
 from storage import peers
 
 log = logging.getLogger("kinode.remotes")
@@ -14,10 +15,11 @@ REFRESH_SECONDS = 30.0
 RETRY_SECONDS = 2.0
 
 
-async def refresh_remotes(node: Node, session: aiohttp.ClientSession) -> None:
+async def refresh_remotes(node: Node, sessions: Sessions) -> None:
     """Fetch every remote's /.well-known/kinode now and then (sooner while one is unknown)."""
     while True:
-        await asyncio.gather(*(describe_remote(node, session, remote) for remote in list(node.remotes.values())))
+        await asyncio.gather(*(describe_remote(node, sessions.for_url(remote.url), remote)
+                               for remote in list(node.remotes.values())))
         unknown = any(r.did is None for r in node.remotes.values())
         await asyncio.sleep(RETRY_SECONDS if unknown else REFRESH_SECONDS)
 
