@@ -7,7 +7,8 @@ newer optional fields can roll out without a protocol version; a known member
 with the wrong shape is `invalid_body`. The same table generates the JSON
 Schemas in `specs/schemas/` and the field tables in `specs/protocol.md`.
 
-Only single-object rules live here. Rules that need other objects (a review's
+Only single-object rules live here: a rule may look at the body and at the
+envelope's `created_at` and `author`. Rules that need other objects (a review's
 author was party to the contract, a claim's lease) belong to `protocol.rules`.
 """
 
@@ -29,7 +30,7 @@ class Rule:
     """A constraint beyond one field's shape; `text` is its MUST sentence in the spec."""
 
     text: str
-    check: Callable[[Body, int], None]
+    check: Callable[[Body, int, str | None], None]  # (body, envelope created_at, envelope author)
     schema: dict[str, Any] | None = None  # set when JSON Schema can express the rule
 
 
@@ -54,7 +55,7 @@ _NON_BLANK_REASON = Text(2000, non_blank=True)
 
 
 def _after_created(field: str, optional: bool = False) -> Rule:
-    def check(body: Body, created_at: int) -> None:
+    def check(body: Body, created_at: int, author: str | None) -> None:
         value = body.get(field)
         if value is None and optional:
             return
@@ -64,17 +65,17 @@ def _after_created(field: str, optional: bool = False) -> Rule:
     return Rule(f"{when}`{field}` MUST be later than the envelope's `created_at`.", check)
 
 
-def _parent_differs(body: Body, created_at: int) -> None:
+def _parent_differs(body: Body, created_at: int, author: str | None) -> None:
     if body.get("parent") == body["slug"]:
         raise InvalidBody(f"body.parent: a category cannot be its own parent ({body['slug']!r})")
 
 
-def _reason_when_rejected(body: Body, created_at: int) -> None:
+def _reason_when_rejected(body: Body, created_at: int, author: str | None) -> None:
     if body["decision"] == "reject" and not _NON_BLANK_REASON.ok(body.get("reason")):
         raise InvalidBody("body.reason: required (and not blank) when decision is reject")
 
 
-def _confirms_iff_confirmed(body: Body, created_at: int) -> None:
+def _confirms_iff_confirmed(body: Body, created_at: int, author: str | None) -> None:
     confirmed = body["kind"] == "confirmed"
     if confirmed and "confirms" not in body:
         raise InvalidBody("body.confirms: required when kind is confirmed (the id of the sent payment)")
@@ -82,7 +83,12 @@ def _confirms_iff_confirmed(body: Body, created_at: int) -> None:
         raise InvalidBody("body.confirms: only a payment of kind confirmed names the payment it confirms")
 
 
-def _milestones_fit(body: Body, created_at: int) -> None:
+def _successor_differs(body: Body, created_at: int, author: str | None) -> None:
+    if body["successor"] == author:
+        raise InvalidBody("body.successor: a key cannot be its own successor (it equals the author)")
+
+
+def _milestones_fit(body: Body, created_at: int, author: str | None) -> None:
     price = body["price"]
     currency, deadline = price["currency"], body["deadline"]
     total = 0
@@ -189,6 +195,7 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
     _type("retract", "The author withdraws one of their own objects.", {
         "target": (OBJECT_ID, R), "reason": (NOTE, O)}, notes={"target": "id of an object by the same author"}),
     _type("key_rotation", "The author's key names its successor.", {"successor": (DID, R)},
+          rules=(Rule("`successor` MUST differ from the envelope's `author`.", _successor_differs),),
           notes={"successor": "the key that replaces the author's"}),
     _type("message", "An end-to-end encrypted object for named recipients (see the encryption section).", {
         "recipients": (ListOf(Obj({"to": (DID, R), "key": (WRAPPED_KEY, R)}), 1, 20, distinct="to"), R),
@@ -201,11 +208,13 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
 OBJECT_TYPES = frozenset(BODY_TYPES)
 
 
-def validate_body(type_: str, body: Mapping[str, Any], created_at: int) -> None:
+def validate_body(type_: str, body: Mapping[str, Any], created_at: int, author: str | None = None) -> None:
     """Check `body` against the rules of `type_`; raise `InvalidBody` naming the field.
 
-    `created_at` is the envelope's, for rules such as "deadline is later than
-    created_at". Members the type does not define are accepted untouched.
+    `created_at` and `author` are the envelope's, for rules such as "deadline
+    is later than created_at" or "a key_rotation's successor is not its
+    author" (skipped when `author` is None). Members the type does not define
+    are accepted untouched.
     Raises `UnknownType` for a type outside `OBJECT_TYPES`.
     """
     spec = BODY_TYPES.get(type_)
@@ -213,4 +222,4 @@ def validate_body(type_: str, body: Mapping[str, Any], created_at: int) -> None:
         raise UnknownType(f"unknown object type {type_!r}")
     spec.fields.check(body, "body")
     for rule in spec.rules:
-        rule.check(body, created_at)
+        rule.check(body, created_at, author)

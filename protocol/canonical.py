@@ -14,15 +14,27 @@ key would have lost a member, a float or big integer fails its hook, a
 non-ASCII keys are looked for whenever the text is not ASCII). Anything else
 goes to the strict parser, which reports the exact error, so both paths
 return the same value or raise the same error for every input.
+
+When text breaks several rules, the code is decided by precedence, not by
+where the parser happened to notice first (spec section 2.1): malformed
+(syntax, nesting deeper than MAX_DEPTH, a non-ASCII key, a lone surrogate)
+before duplicate_key before not_canonical_number. The strict parser stops at
+the first duplicate key or bad number it meets; only then does `_diagnose`
+read the whole text again to find any violation that outranks it.
 """
 
 import json
+import operator
 import re
+from itertools import repeat
 from typing import Any, NamedTuple
 
-from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber
+from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber, ProtocolError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 32
+"""Arrays and objects may nest this deep (`[[]]` is 2); deeper text is `malformed`."""
+_MAX_INTEGER_CHARS = len(str(-MAX_SAFE_INTEGER))  # longer digit strings are out of range unread
 
 _encoder = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
@@ -52,10 +64,12 @@ def _reject_constant(text: str) -> Any:
 
 
 def _checked_int(text: str) -> int:
-    value = int(text)
-    if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-        return value
-    raise NotCanonicalNumber(f"integer {text} is outside +-(2**53 - 1)")
+    # int() of thousands of digits is slow and, past 4300, a plain ValueError: decide by length first
+    if len(text) <= _MAX_INTEGER_CHARS:
+        value = int(text)
+        if -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return value
+    raise NotCanonicalNumber(f"integer {text[:40]}{'...' if len(text) > 40 else ''} is outside +-(2**53 - 1)")
 
 
 # Python's decoder accepts "\ud800"; text that contains a surrogate escape at
@@ -137,6 +151,13 @@ def parse_batch(data: bytes | str, member: str) -> tuple[Any, list[Canonical] | 
                 wires = list(map(_encoder_for(text), items))
                 if ("{%s:[%s]}" % (_encoder.encode(member), ",".join(wires)) == text
                         and (text.isascii() or _keys_are_ascii(value))):
+                    if _bracket_count(text) > MAX_DEPTH:  # a batch has many: bound each item's depth
+                        counts = list(map(operator.add, map(str.count, wires, repeat("[")),
+                                          map(str.count, wires, repeat("{"))))
+                        if max(counts) > MAX_DEPTH - 2:
+                            for item, count in zip(items, counts):
+                                if count > MAX_DEPTH - 2:
+                                    _check_depth(item, around=2)
                     return value, [Canonical(item, wire.encode("utf-8")) for item, wire in zip(items, wires)]
         except (ValueError, RecursionError, StopIteration):
             pass  # not canonical, or not even valid: the strict parser says which
@@ -152,9 +173,14 @@ def _parse_if_canonical(data: bytes | str) -> tuple[Any, bytes] | None:
         value = _scan(text, 0)[0]  # trailing text cannot survive the comparison below
         if _encoder_for(text)(value) != text or not (text.isascii() or _keys_are_ascii(value)):
             return None
-        return value, data if type(data) is bytes else text.encode("utf-8")  # raises on a lone surrogate
     except (ValueError, RecursionError, StopIteration):
         return None  # ProtocolError and JSONDecodeError are ValueErrors; StopIteration is empty input
+    if _bracket_count(text) > MAX_DEPTH:
+        _check_depth(value)  # canonical in every other way, so too deep is the one error to report
+    try:
+        return value, data if type(data) is bytes else text.encode("utf-8")  # raises on a lone surrogate
+    except UnicodeEncodeError:
+        return None
 
 
 def _encoder_for(text: str) -> Any:
@@ -167,6 +193,26 @@ def _text_if_cheap(data: bytes | str) -> str | None:
         return data if type(data) is str else bytes(data).decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def _bracket_count(text: str) -> int:
+    """An upper bound on the nesting depth of `text` (brackets inside strings count too), in C."""
+    return text.count("[") + text.count("{")
+
+
+def _check_depth(value: Any, around: int = 0) -> None:
+    """Raise `Malformed` if arrays and objects nest deeper than MAX_DEPTH in `value`,
+    which sits inside `around` of them."""
+    level, pending = around + 1, [value] if type(value) in (list, dict) else []
+    while pending:
+        if level > MAX_DEPTH:
+            raise Malformed(f"JSON nested more than {MAX_DEPTH} levels deep")
+        children = []
+        for item in pending:
+            for child in (item.values() if type(item) is dict else item):
+                if type(child) is list or type(child) is dict:
+                    children.append(child)
+        pending, level = children, level + 1
 
 
 def _keys_are_ascii(value: Any) -> bool:
@@ -195,13 +241,71 @@ def _parse_strictly(data: bytes | str) -> Any:
         raise Malformed("a byte-order mark is not allowed")
     try:
         value = _decoder.decode(text)
+    except (DuplicateKey, NotCanonicalNumber) as first:
+        raise _diagnose(text, first) from None
     except json.JSONDecodeError as exc:
-        raise Malformed(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise _syntax_error(exc) from None
     except RecursionError:
-        raise Malformed("JSON nested too deeply") from None
+        raise _too_deep() from None
+    _check_well_formed(text, value)
+    return value
+
+
+def _check_well_formed(text: str, value: Any) -> None:
+    """The `malformed` rules that need the whole value: nesting depth, then lone surrogates."""
+    if _bracket_count(text) > MAX_DEPTH:
+        _check_depth(value)
     if _SURROGATE_ESCAPE.search(text):
         encode(value)
-    return value
+
+
+def _syntax_error(exc: json.JSONDecodeError) -> Malformed:
+    return Malformed(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+
+
+def _too_deep() -> Malformed:
+    return Malformed(f"JSON nested more than {MAX_DEPTH} levels deep")
+
+
+def _diagnose(text: str, first: ProtocolError) -> ProtocolError:
+    """The error of highest precedence in `text`, which the strict parser found `first` breaking.
+
+    Reads the text again with hooks that note duplicate keys and bad numbers
+    instead of raising, so a syntax error, a deep nesting, a non-ASCII key or
+    a lone surrogate anywhere (all `malformed`) outranks them, and a
+    duplicate key anywhere outranks a bad number.
+    """
+    duplicates: list[ProtocolError] = []
+
+    def pairs(members: list[tuple[str, Any]]) -> dict[str, Any]:
+        try:
+            return _pairs_to_dict(members)
+        except DuplicateKey as error:
+            duplicates.append(error)
+            return _pairs_to_dict(list(dict(members).items()))  # still raises for a non-ASCII key
+
+    def number(parse: Any) -> Any:
+        def lenient(token: str) -> Any:
+            try:
+                return parse(token)
+            except NotCanonicalNumber:
+                return 0
+        return lenient
+
+    reader = json.JSONDecoder(object_pairs_hook=pairs, parse_float=number(_reject_float),
+                              parse_int=number(_checked_int), parse_constant=number(_reject_constant))
+    try:
+        value = reader.decode(text)
+        _check_well_formed(text, value)
+    except json.JSONDecodeError as exc:
+        return _syntax_error(exc)
+    except RecursionError:
+        return _too_deep()
+    except Malformed as error:  # a non-ASCII key, too deep or a lone surrogate
+        return error
+    if duplicates and not isinstance(first, DuplicateKey):
+        return duplicates[0]
+    return first
 
 
 def encode(value: Any) -> bytes:
@@ -227,8 +331,7 @@ def canonical(value: Any) -> bytes:
 
 
 def _check(value: Any, depth: int) -> None:
-    if depth > 64:
-        raise Malformed("value nested more than 64 levels deep")
+    """`depth` counts the arrays and objects around `value`."""
     if value is None or isinstance(value, (bool, str)):
         return
     if isinstance(value, int):
@@ -237,6 +340,8 @@ def _check(value: Any, depth: int) -> None:
         return
     if isinstance(value, float):
         raise NotCanonicalNumber(f"float {value!r} is not allowed; use an integer or a decimal string")
+    if isinstance(value, (list, tuple, dict)) and depth >= MAX_DEPTH:
+        raise Malformed(f"value nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, (list, tuple)):
         for item in value:
             _check(item, depth + 1)

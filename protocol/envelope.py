@@ -119,7 +119,7 @@ def verify(value: Any, now: int, *, wire: bytes | None = None) -> SignedObject:
     created_at = value["created_at"]
     if created_at > now + MAX_CLOCK_SKEW:
         raise ClockSkew(f"created_at is {created_at - now} s in the future; at most {MAX_CLOCK_SKEW} s is allowed")
-    validate_body(type_, body, created_at)
+    validate_body(type_, body, created_at, author)
     # What the frozen dataclass's __init__ does, in one step instead of seven
     # object.__setattr__ calls (a tenth of validation's own budget).
     verified = object.__new__(SignedObject)

@@ -10,9 +10,18 @@ bio, skills, categories); `storage.search_text` defines the query language.
 
 Filters: type, category, author, currency, a price range in that currency
 (offers' price, projects' and tasks' budget; compared in thousandths),
-created_after < created_at < created_before, and `open_only` (default):
-no contract in the index names the listing in its scope, and for projects
-and tasks the deadline is after `now`. Retracted listings are never found.
+created_after < created_at < created_before, and `open_only` (default),
+which leaves out:
+
+- projects and tasks whose deadline is not after `now`;
+- projects and tasks taken by a contract: a visible contract whose
+  `body.scope` names the listing and whose `body.parties[].did` include the
+  listing's author (a contract between others does not take it), and an
+  offer is never taken: it can be sold many times.
+  Contract and listing may arrive in either order; a retracted contract
+  releases the listing (`storage.search_scope`).
+
+Retracted listings are never found, open or not.
 
 Orders:
 

@@ -21,9 +21,10 @@ Tables (all rebuilt from `objects` alone):
 
 Ingest hands the index whole runs of objects (`apply_many`): a run costs a
 few `IN (...)` lookups and two `executemany` inserts, not statements per
-listing, and rows go to FTS5 in ascending key order, which keeps its pending
-terms in memory until the transaction ends instead of flushing a tiny
-segment whenever a key goes down.
+listing, and rows go to FTS5 with plain VALUES in ascending key order, so
+FTS5 writes a whole batch as one segment (see `_update` for why that needs
+care: written row by row it made a segment per listing and ingest slowed as
+the index grew).
 
 Retracted listings are removed, not flagged. Profiles follow
 `current_versions` (registered before this table): exactly the author's
@@ -175,7 +176,7 @@ def _update(db: Database, listings: list[tuple[SignedObject, int | None]],
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
     added = select_in(conn, "SELECT NULL, key, title, body, skills, cats, tags FROM search_content "
                             "WHERE key IN ({})", [row[0] for row in rows])
-    # A delete sorts before an insert of the same key (NULL < 'delete').
+    # By key; a delete before an insert of the same key (a freed key taken again).
     conn.executemany("INSERT INTO search_fts(search_fts, rowid, title, body, skills, cats, tags) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?)", sorted(removed + added, key=lambda row: (row[1], row[0] is None)))
     if len(rows) != len(removed):

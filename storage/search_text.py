@@ -37,7 +37,8 @@ FIELD_WEIGHTS = (3.0, 1.0, 2.0, 1.5)  # a title hit says more than a description
 K1 = 1.2
 B = 0.75
 _WORD = re.compile(r"[^\W_]+")
-_ASCII_WORDS = bytes(97 if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)  # letter or digit -> "a", else " "
+# For counting ASCII words with bytes.translate: a letter or digit becomes "a", anything else " ".
+_ASCII_WORDS = bytes(97 if chr(i).isalnum() else 32 for i in range(128)) + bytes(128)
 _LENGTH_MASK = (1 << 15) - 1
 _PROFILE_FIELDS = ("name", "bio", "skills", "categories")
 _LISTING_FIELDS = ("title", "description", "skills", "category")
@@ -106,7 +107,13 @@ def listing_lengths(type_: str, body: dict) -> int:
     packed = shift = 0
     for name in _PROFILE_FIELDS if type_ == "profile" else _LISTING_FIELDS:
         value = body.get(name)
-        text = value if isinstance(value, str) else _as_text(value)
+        if isinstance(value, str):
+            text = value
+        elif isinstance(value, list) and all(type(v) is str for v in value) and \
+                (joined := " ".join(value)).isascii() and joined.isprintable():
+            text = joined  # json.dumps adds only punctuation around printable ASCII: same words, no encoding
+        else:
+            text = _as_text(value)
         count = len(text.encode("ascii").translate(_ASCII_WORDS).split()) if text.isascii() else len(tokens(text))
         packed |= min(count, _LENGTH_MASK) << shift
         shift += 15

@@ -7,7 +7,7 @@ import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
-from protocol.canonical import MAX_SAFE_INTEGER, canonical, encode, parse
+from protocol.canonical import MAX_SAFE_INTEGER, canonical, encode, parse, parse_batch, parse_canonical
 from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber
 
 ascii_keys = st.text(alphabet=st.characters(max_codepoint=127), max_size=8)
@@ -134,14 +134,107 @@ def test_canonical_rejects(name):
     assert type(err.value) is error
 
 
-def test_depth_limit_is_64():
-    nested: list = []
-    for _ in range(64):
-        nested = [nested]
-    canonical(nested)
+def nest(depth: int, inner: object = None) -> object:
+    """`inner` inside `depth` arrays and objects, alternating."""
+    value = inner
+    for level in range(depth):
+        value = [value] if level % 2 else {"k": value}
+    return value
+
+
+@pytest.mark.parametrize("entry", ["parse", "parse_canonical", "batch"])
+def test_depth_limit_is_32_for_text(entry):
+    def read(value):
+        text = encode({"objects": [value]} if entry == "batch" else value)
+        return (parse_batch(text, "objects") if entry == "batch"
+                else parse_canonical(text) if entry == "parse_canonical" else parse(text))
+
+    deepest = 32 - (2 if entry == "batch" else 0)  # a batch adds its object and array
+    read(nest(deepest))
+    with pytest.raises(Malformed, match="nested more than 32 levels"):
+        read(nest(deepest + 1))
+
+
+def test_depth_limit_holds_on_the_strict_path_and_outranks_other_errors():
+    assert parse(" " + "[" * 32 + "]" * 32) == nest_lists(32)
+    for text in ["[" * 33 + "]" * 33, " " + "[" * 33 + "]" * 33,
+                 "[" * 33 + "1.5" + "]" * 33, '[{"a":1,"a":2},' + "[" * 32 + "]" * 32 + "]",
+                 "[" * 5000 + "]" * 5000]:
+        with pytest.raises(Malformed, match="nested more than 32 levels"):
+            parse(text)
+
+
+def test_brackets_inside_strings_do_not_count_as_depth():
+    text = '["' + "[" * 40 + '{{{{"]'
+    assert parse(text) == ["[" * 40 + "{{{{"]
+
+
+def nest_lists(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_depth_limit_for_values_built_in_code():
+    canonical(nest(32))
     with pytest.raises(Malformed):
-        canonical([nested])
+        canonical(nest(33))
 
 
 def test_tuples_encode_as_arrays():
     assert canonical({"a": (1, 2)}) == b'{"a":[1,2]}'
+
+
+# Several violations in one text: the code follows precedence, not reading order
+# (malformed > duplicate_key > not_canonical_number), whichever comes first.
+PRECEDENCE = {
+    '{"a":1.5,"a":2}': DuplicateKey,
+    '{"a":2,"a":1.5}': DuplicateKey,
+    '[1.5,{"k":1,"k":2}]': DuplicateKey,
+    '[NaN,{"k":1,"k":2}]': DuplicateKey,
+    '[9007199254740992,{"k":1,"k":1}]': DuplicateKey,
+    '{"a":1,"a":2} x': Malformed,
+    '[1.5': Malformed,
+    '[Infinity1]': Malformed,
+    r'{"a":1,"a":2,"\u00e9":1}': Malformed,
+    r'[1.5,{"\u00e9":1}]': Malformed,
+    r'[{"k":1,"k":2},"\ud800"]': Malformed,
+    r'[1e3,"\udc00"]': Malformed,
+    '[1.5,-Infinity]': NotCanonicalNumber,
+}
+
+
+@pytest.mark.parametrize("text", sorted(PRECEDENCE))
+def test_error_precedence(text):
+    for data in (text, text.encode("utf-8")):
+        with pytest.raises(PRECEDENCE[text]) as err:
+            parse(data)
+        assert type(err.value) is PRECEDENCE[text]
+
+
+def test_huge_integer_is_not_canonical_number():
+    for digits in (17, 5000):  # 5000 digits is past Python's int() limit
+        with pytest.raises(NotCanonicalNumber):
+            parse("[" + "1" * digits + "]")
+
+
+VIOLATIONS = {  # array elements, each breaking one rule (or none)
+    '{"k":1,"k":2}': "duplicate_key", "1.5": "not_canonical_number", "NaN": "not_canonical_number",
+    "9007199254740992": "not_canonical_number", r'{"\u00e9":1}': "malformed", r'"\ud800"': "malformed",
+    "[" * 32 + "]" * 32: "malformed", '{"ok":[1]}': None,
+}
+RANK = ["malformed", "duplicate_key", "not_canonical_number"]
+
+
+@given(st.lists(st.sampled_from(sorted(VIOLATIONS)), min_size=1, max_size=6), st.randoms())
+def test_the_code_depends_on_which_rules_break_not_where(elements, rnd):
+    broken = {VIOLATIONS[e] for e in elements} - {None}
+    rnd.shuffle(elements)
+    text = "[" + ",".join(elements) + "]"
+    if not broken:
+        parse(text)
+        return
+    with pytest.raises((Malformed, DuplicateKey, NotCanonicalNumber)) as err:
+        parse(text)
+    assert err.value.code == min(broken, key=RANK.index)

@@ -8,9 +8,7 @@ from hypothesis import strategies as st
 
 from storage import derived
 from storage.search_index import SEARCH_INDEX
-from storage.search_text import listing_texts, tokens, unpack_lengths
-from storage.search_text import pack_lengths
-listing_lengths = lambda t, b: pack_lengths(listing_texts(t, b))
+from storage.search_text import listing_lengths, listing_texts, tokens, unpack_lengths
 from storage.store import Store
 from tests.storage.storage_factory import T0, identity
 from tests.storage.test_search import (
@@ -123,7 +121,8 @@ def test_fts_index_matches_its_content_after_every_kind_of_write(file_store):
         file_store.write_sync(lambda db: db.execute(
             "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
     file_store.rebuild_sync(["search"])
-    file_store.write_sync(lambda db: db.execute("INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
+    file_store.write_sync(lambda db: db.execute(
+        "INSERT INTO search_fts(search_fts, rank) VALUES ('integrity-check', 1)"))
 
 
 def test_a_batch_is_written_to_fts5_as_one_segment(store):
