@@ -161,7 +161,8 @@ class Did(Shape):
         defs["did"] = {
             "description": "an Ed25519 did:key. The pattern admits a few strings that decode to "
                            "another multicodec; implementations MUST also decode and check the prefix ed01.",
-            "type": "string", "pattern": "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$"}
+            "type": "string", "minLength": _DID_LENGTH, "maxLength": _DID_LENGTH,
+            "pattern": "^did:key:z6Mk[1-9A-HJ-NP-Za-km-z]{44}$"}
         return {"$ref": "#/$defs/did"}
 
 
@@ -250,8 +251,10 @@ class Money(Shape):
             "description": "a non-negative decimal amount with at most as many fraction digits "
                            "as the currency's ISO 4217 minor units (2 unless listed here)",
             "type": "object", "required": ["amount", "currency"], "additionalProperties": False,
-            "properties": {"amount": {"type": "string", "pattern": money.AMOUNT_PATTERN},
-                           "currency": {"type": "string", "pattern": money.CURRENCY_PATTERN}},
+            # maxLength: 15 integer digits, the point and at most 4 fraction digits (CLF, UYW)
+            "properties": {"amount": {"type": "string", "maxLength": 15 + 1 + max(money.MINOR_UNITS.values()),
+                                      "pattern": money.AMOUNT_PATTERN},
+                           "currency": {"type": "string", "maxLength": 3, "pattern": money.CURRENCY_PATTERN}},
             "allOf": rules}
         return {"$ref": "#/$defs/money"}
 
@@ -379,7 +382,7 @@ NONCE = Pattern("nonce", rf"{_B64}{{32}}", 32, "a 24-byte nonce in base64url (32
 WRAPPED_KEY = Pattern("wrapped_key", rf"{_B64}{{64}}", 64,
                       "a 48-byte boxed content key in base64url (64 characters)", kind="base64url")
 MEDIA_TYPE = Pattern("media_type", r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*", 255,
-                     "a media type: type/subtype without parameters", kind="string")
+                     "a media type: type/subtype without parameters", kind="media_type")
 DID = Did()
 MONEY = Money()
 TIMESTAMP = Int(0, MAX_SAFE_INTEGER, name="timestamp")

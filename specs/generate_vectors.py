@@ -13,7 +13,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 from protocol import canonical  # noqa: E402
 from protocol.envelope import SIGNATURE_CONTEXT, object_id, sign  # noqa: E402
-from protocol.identity import ED25519_MULTICODEC, Identity, b58encode  # noqa: E402
+from protocol.identity import ED25519_MULTICODEC, Identity, b58encode, did_from_public_key  # noqa: E402
+
+import ed25519_points as ed  # noqa: E402  (beside this file)
 
 VECTORS = pathlib.Path(__file__).resolve().parent / "vectors"
 NOW = 1767225600  # 2026-01-01T00:00:00Z, the verifier's clock for objects.json
@@ -46,6 +48,9 @@ def canonical_vectors() -> dict:
         ("surrogate pair becomes one character", '"\\ud83d\\ude00"'),
         ("empty containers", '{"a":[],"b":{}}'),
         ("keys sort by byte", '{"b":1,"B":2,"_":3,"a":4,"1":5}'),
+        ("escaped key is its character", '{"\\u0062":1,"a":2}'),
+        ("32 levels of nesting", "[" * 16 + '{"k":' * 16 + "0" + "}" * 16 + "]" * 16),
+        ("brackets inside strings are not nesting", '["' + "[" * 40 + '"]'),
     ]
     invalid = [
         ("duplicate key", '{"a":1,"a":2}', "duplicate_key"),
@@ -64,6 +69,33 @@ def canonical_vectors() -> dict:
         ("single quotes", "{'a':1}", "malformed"),
         ("trailing comma", "[1,]", "malformed"),
         ("byte-order mark", "\ufeff{}", "malformed"),
+        # Section 2.1 rule 1 (syntax) against rule 3 (numbers): the extra number tokens.
+        ("-Infinity", "[-Infinity]", "not_canonical_number"),
+        ("leading zero", "[01]", "malformed"),
+        ("negative leading zero", "[-01]", "malformed"),
+        ("plus sign", "[+1]", "malformed"),
+        ("no integer digits", "[.5]", "malformed"),
+        ("no fraction digits", "[1.]", "malformed"),
+        ("no exponent digits", "[1e]", "malformed"),
+        ("hexadecimal", "[0x1]", "malformed"),
+        ("lowercase nan", "[nan]", "malformed"),
+        ("Infinity followed by a digit", "[Infinity1]", "malformed"),
+        ("5000-digit integer", "[" + "1" * 5000 + "]", "not_canonical_number"),
+        # Keys are compared after unescaping (rule 2, 4), and nesting is limited.
+        ("escaped key duplicates plain key", '{"a":1,"\\u0061":2}', "duplicate_key"),
+        ("escaped non-ASCII key", '{"\\u00e9":1}', "malformed"),
+        ("33 levels of nesting", "[" * 17 + '{"k":' * 16 + "0" + "}" * 16 + "]" * 17, "malformed"),
+        # Two violations each: the code follows precedence (malformed, then
+        # duplicate_key, then not_canonical_number), not the reading order.
+        ("float before duplicate key", '{"a":1.5,"a":2}', "duplicate_key"),
+        ("float in an earlier member than a duplicate key", '[1.5,{"k":1,"k":2}]', "duplicate_key"),
+        ("big integer and duplicate key", '[9007199254740992,{"k":1,"k":1}]', "duplicate_key"),
+        ("duplicate key then trailing text", '{"a":1,"a":2} x', "malformed"),
+        ("float in truncated text", "[1.5", "malformed"),
+        ("duplicate key and non-ASCII key", '{"a":1,"a":2,"\\u00e9":1}', "malformed"),
+        ("float and lone surrogate", '[1.5,"\\ud800"]', "malformed"),
+        ("duplicate key inside too deep nesting", "[" * 32 + '{"k":1,"k":2}' + "]" * 32, "malformed"),
+        ("NaN and float", "[NaN,1.5]", "not_canonical_number"),
     ]
     vectors = [
         {"name": name, "input": text, "output": canonical.encode(canonical.parse(text)).decode("utf-8")}
@@ -195,12 +227,64 @@ def object_vectors() -> dict:
     invalid("review rating out of range", "invalid_body",
             _signed_raw(BOB, {"v": 1, "type": "review", "author": BOB.did, "created_at": NOW,
                               "body": {**_valid_objects()[15][3], "rating": 6}}))
+    invalid("key_rotation to its own author", "invalid_body",
+            _signed_raw(ALICE, {"v": 1, "type": "key_rotation", "author": ALICE.did, "created_at": NOW,
+                                "body": {"successor": ALICE.did}}))
+    # Step 3's order: members, v, type, author (bad_did), created_at, body, id, sig.
+    invalid("author a number and created_at a string", "bad_did", {**offer, "author": 42, "created_at": str(NOW)})
+    invalid("author a number and id uppercase", "bad_did", {**offer, "author": 42, "id": offer["id"].upper()})
+    invalid("type a number and author a number", "malformed", {**offer, "type": 7, "author": 42})
+    vectors += _signature_edge_cases(base)
     return {
         "description": "complete objects (section 4); verify each with the clock at `now`",
         "now": NOW,
         "seeds": {"alice": ALICE.seed.hex(), "bob": BOB.seed.hex(), "carol": CAROL.seed.hex()},
         "vectors": vectors,
     }
+
+
+def _with_signature(envelope: dict, sign_id) -> dict:
+    obj_id = object_id(envelope)
+    return {**envelope, "id": obj_id, "sig": sign_id(SIGNATURE_CONTEXT + obj_id.encode()).hex()}
+
+
+def _signature_edge_cases(base: dict) -> list[dict]:
+    """Signatures that a lax Ed25519 verifier accepts and section 4.3 step 8 rejects (or accepts)."""
+    a, prefix = ed.secret_scalar(ALICE.seed)
+    small_order_key = ed.encode(ed.IDENTITY)  # 01 00 ... 00
+    not_a_point = next(y.to_bytes(32, "little") for y in range(2, 100) if ed.decode(y.to_bytes(32, "little")) is None)
+    mixed_key = ed.encode(ed.add(ed.mul(a, ed.BASE), ed.ORDER_2))  # alice's key plus a point of order 2
+
+    def envelope(public_key: bytes, created_at: int = NOW) -> dict:
+        return {**base, "author": did_from_public_key(public_key), "created_at": created_at}
+
+    def mixed(even: bool) -> dict:
+        # R' = [S]B - [k]A' = R - [k]T: the cofactorless equation holds exactly when k is even.
+        for created_at in range(NOW, NOW - 1000, -1):
+            obj = _with_signature(envelope(mixed_key, created_at), lambda m: ed.sign(a, prefix, mixed_key, m))
+            k = ed.challenge(bytes.fromhex(obj["sig"])[:32], mixed_key, SIGNATURE_CONTEXT + obj["id"].encode())
+            if (k % 2 == 0) == even:
+                return obj
+        raise AssertionError("no created_at gave the wanted parity")
+
+    offer = _signed_raw(ALICE, base)
+    s = int.from_bytes(bytes.fromhex(offer["sig"])[32:], "little")
+    cases = [
+        ("invalid/S not below L (S + L)", {**offer, "sig": offer["sig"][:64] + (s + ed.L).to_bytes(32, "little").hex()}),
+        # [1]B = B + [k]O: the equation holds for any message, so only the small-order check refuses it.
+        ("invalid/author key of small order", _with_signature(envelope(small_order_key),
+                                                              lambda m: ed.encode(ed.BASE) + (1).to_bytes(32, "little"))),
+        # R = O, S = k*a: the equation holds; only the small-order check on R refuses it.
+        ("invalid/R of small order", _with_signature(base, lambda m: ed.encode(ed.IDENTITY) + (
+            ed.challenge(ed.encode(ed.IDENTITY), ALICE.public_key, m) * a % ed.L).to_bytes(32, "little"))),
+        ("invalid/author key not a curve point", _with_signature(envelope(not_a_point), ALICE.sign)),
+        ("invalid/mixed-order key, cofactored equation only", mixed(even=False)),
+    ]
+    vectors = [{"name": name, "valid": False, "error": "bad_signature", "object": obj} for name, obj in cases]
+    obj = mixed(even=True)
+    vectors.append({"name": "valid/mixed-order key, cofactorless equation holds", "valid": True, "object": obj,
+                    "wire": canonical.encode(obj).decode("utf-8")})
+    return vectors
 
 
 def render(data: dict) -> str:

@@ -15,8 +15,8 @@ which leaves out:
 
 - projects and tasks whose deadline is not after `now`;
 - projects and tasks taken by a contract: a visible contract whose
-  `body.scope` names the listing and whose `body.parties[].did` include the
-  listing's author (a contract between others does not take it), and an
+  `body.scope` names the listing and whose author is the listing's author
+  (a contract by anyone else, even one naming that author, does not), and an
   offer is never taken: it can be sold many times.
   Contract and listing may arrive in either order; a retracted contract
   releases the listing (`storage.search_scope`).

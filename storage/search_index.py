@@ -279,4 +279,4 @@ def _profile_changes(db: Database, authors: dict[str, SignedObject | None]
     return fresh, stale, moved
 
 
-SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=2, apply_many=apply_many))
+SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=3, apply_many=apply_many))

@@ -6,11 +6,13 @@ all of these hold:
 - the listing's id is in the contract's `body.scope`;
 - the listing is a project or a task (`TAKEN_TYPES`): an offer is never
   taken, it can be sold many times; profiles are never taken either;
-- the listing's author is one of the contract's parties (`body.parties[].did`):
-  a contract between strangers cannot hide someone else's listing.
+- the contract's author is the listing's author: only whoever posted a
+  project or task can declare it taken. Being named a party is not enough,
+  since anyone can publish a contract that names anyone (the other parties'
+  `sign` objects are private business and never reach a hub).
 
 Contracts and listings arrive in any order, so every visible contract's
-(scope id, party) pairs are kept whether or not the listing is stored yet;
+(scope id, contract author) pairs are kept whether or not the listing is stored yet;
 `taken` answers for listings being indexed and `refresh` recomputes the flag
 of listings already indexed when a contract arrives or is retracted. The
 table is rebuilt from the objects like the rest of the index.
@@ -25,7 +27,6 @@ from storage.derived import select_in
 
 TAKEN_TYPES = frozenset({"project", "task"})
 MAX_SCOPE = 256
-MAX_PARTIES = 32
 
 
 def create(db: Database) -> None:
@@ -41,13 +42,12 @@ def drop(db: Database) -> None:
 
 def add(db: Database, contract: SignedObject) -> None:
     """A visible contract was stored: record its scope and take the listings it may take."""
-    scope, parties = contract.body.get("scope"), contract.body.get("parties")
-    if not isinstance(scope, list) or not isinstance(parties, list):
+    scope = contract.body.get("scope")
+    if not isinstance(scope, list):
         return
     listing_ids = sorted({i for i in scope[:MAX_SCOPE] if is_object_id(i)})
-    dids = sorted({p["did"] for p in parties[:MAX_PARTIES] if isinstance(p, dict) and isinstance(p.get("did"), str)})
     db.conn.executemany("INSERT OR IGNORE INTO search_scope(listing_id, party, contract_id) VALUES (?, ?, ?)",
-                        [(listing_id, did, contract.id) for listing_id in listing_ids for did in dids])
+                        [(listing_id, contract.author, contract.id) for listing_id in listing_ids])
     refresh(db, listing_ids)
 
 

@@ -61,7 +61,7 @@ def envelope_schema() -> dict[str, Any]:
             "created_at": TIMESTAMP.schema(defs),
             "body": {"type": "object"},
             "id": OBJECT_ID.schema(defs),
-            "sig": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+            "sig": {"type": "string", "maxLength": 128, "pattern": "^[0-9a-f]{128}$"},
         },
         "$defs": dict(sorted(defs.items())),
     }

@@ -28,18 +28,26 @@ def test_a_contract_between_strangers_does_not_take_a_listing(store, contract_fi
 
 
 @pytest.mark.parametrize("contract_first", [False, True])
-def test_a_partys_contract_takes_projects_and_tasks_in_either_order(store, contract_first):
+def test_the_listing_authors_contract_takes_projects_and_tasks_in_either_order(store, contract_first):
     p = project(ANN, "Logo rework")
     t = task(ANN, p.id, "Logo sketch")
-    theirs = contract(BOB, ANN, [p.id, t.id])  # Ann is the second party, not the contract's author
+    hers = contract(ANN, BOB, [p.id, t.id])
     if contract_first:
-        put(store, theirs)
+        put(store, hers)
         put(store, p, t)
     else:
         put(store, p, t)
-        put(store, theirs)
+        put(store, hers)
     assert ids(store, q="logo") == []
     assert set(ids(store, q="logo", open_only=False)) == {p.id, t.id}
+
+
+@pytest.mark.parametrize("contract_first", [False, True])
+def test_a_contract_that_only_names_the_author_does_not_take(store, contract_first):
+    p = project(ANN, "Logo rework")
+    forged = contract(BOB, ANN, [p.id])  # Ann is a named party, but Bob wrote it: she never agreed
+    put(store, *([forged, p] if contract_first else [p, forged]))
+    assert ids(store, q="logo") == [p.id]
 
 
 @pytest.mark.parametrize("contract_first", [False, True])
@@ -58,11 +66,11 @@ def test_only_the_partys_listing_in_a_shared_scope_is_taken(store):
 
 def test_retracting_one_of_two_contracts_keeps_the_listing_taken(store):
     p = project(ANN, "Logo rework")
-    first, second = contract(ANN, BOB, [p.id]), contract(CAT, ANN, [p.id], T0 + 150)
+    first, second = contract(ANN, BOB, [p.id]), contract(ANN, CAT, [p.id], T0 + 150)
     put(store, p, first, second)
     put(store, retract(ANN, first.id, T0 + 300))
     assert ids(store, q="logo") == []
-    put(store, retract(CAT, second.id, T0 + 301))
+    put(store, retract(ANN, second.id, T0 + 301))
     assert ids(store, q="logo") == [p.id]
 
 
