@@ -22,8 +22,10 @@ FINAL_TYPES = frozenset({"retract", "key_rotation"})
 def check_rotation(rotation: SignedObject) -> None:
     """Reject a key_rotation that names its own author as successor (`invalid_body`).
 
-    Such a rotation would retire a key in favour of itself; it is refused at
-    intake, and `binding_rotations` ignores it if one slips through.
+    Such a rotation would retire a key in favour of itself. `envelope.verify`
+    already refuses it (the key_rotation body rule, spec section 4.3 step 10),
+    so this only guards objects built without verification;
+    `binding_rotations` ignores one if it slips through.
     """
     _require_type(rotation, "key_rotation")
     if rotation.body.get("successor") == rotation.author:

@@ -211,8 +211,12 @@ def test_unsigned_sync_is_401_signature_required(hub, unchanged):
     assert answer.headers["WWW-Authenticate"].startswith("Signature")
 
 
-def test_signed_sync_with_a_bad_message_is_400(hub, unchanged, alice):
-    body = b'{"categories": "web-design"}'
+@pytest.mark.parametrize("body", [
+    b'{"categories": "web-design"}',
+    b'{"v": 1, "ranges": []}',  # a valid sync message, but the endpoint needs categories (spec 10.3)
+    b'{"v": 1, "ranges": [], "categories": ["knitting"]}',  # a category this hub does not serve
+])
+def test_signed_sync_with_a_bad_message_is_400(hub, unchanged, alice, body):
     headers = signed(alice, hub.url, "POST", "/ki/v1/sync", body)
     request(hub.url, "POST", "/ki/v1/sync", body, headers).problem(400, "invalid_sync_message")
 

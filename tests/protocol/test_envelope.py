@@ -328,3 +328,18 @@ def test_id_is_always_the_hash_of_the_signing_bytes(body, type_):
     assert code_of(value) in {"accepted", "invalid_body"}
     tampered = {**value, "body": {**body, "id": value["id"], "sig": value["sig"]}}
     assert code_of(tampered) == "bad_id"
+
+
+def test_a_key_rotation_to_its_own_author_fails_at_the_body_step():
+    """Step 10, not a cross-object rule: the object alone shows it (the rest of the envelope is fine)."""
+    unsigned = {"v": 1, "type": "key_rotation", "author": ALICE.did, "created_at": NOW,
+                "body": {"successor": ALICE.did}}
+    obj_id = hashlib.sha256(canonical.canonical(unsigned)).hexdigest()
+    sig = ALICE.sign(SIGNATURE_CONTEXT + obj_id.encode()).hex()
+    with pytest.raises(ProtocolError) as caught:
+        verify({**unsigned, "id": obj_id, "sig": sig}, NOW)
+    assert caught.value.code == "invalid_body"
+    with pytest.raises(ProtocolError) as late:  # a later clock_skew still outranks it
+        verify({**unsigned, "id": obj_id, "sig": sig}, NOW - 601)
+    assert late.value.code == "clock_skew"
+    assert verify(sign(ALICE, "key_rotation", {"successor": BOB.did}, NOW).as_dict(), NOW).type == "key_rotation"

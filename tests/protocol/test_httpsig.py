@@ -428,3 +428,27 @@ def test_spec_names_every_request_signature_code():
     section = spec_section()
     for error in (BadRequestSignature, StaleSignature, ReplayedSignature, BadContentDigest):
         assert f"`{error.code}`" in section
+
+
+# --- spec 8.1/8.2 edge cases: the nonce is opaque, and replays at the last second ------
+
+@pytest.mark.parametrize("nonce", ["A" * 22, "A" * 25, "B" * 23, "_-" * 64])
+def test_the_nonce_is_an_opaque_string_of_22_to_128_alphabet_characters(nonce):
+    """Length 25 is 1 mod 4 (no base64url decodes it), "B" * 23 has non-zero unused bits: both accepted."""
+    assert verify(sign(nonce=nonce)).nonce == nonce
+
+
+@pytest.mark.parametrize("nonce", ["A" * 21, "A" * 129, "A" * 21 + "=", "A" * 21 + "+"])
+def test_a_nonce_outside_length_or_alphabet_is_refused(nonce):
+    with pytest.raises(BadRequestSignature):
+        verify(forge({"created": NOW, "expires": NOW + 300, "nonce": nonce, "alg": "ed25519",
+                      "keyid": ALICE.did, "tag": "ki-v1"}))
+
+
+def test_a_replay_at_the_expiry_second_is_refused_and_the_pair_is_free_after_it():
+    cache = ReplayCache()
+    verify(sign(), cache=cache)
+    with pytest.raises(ReplayedSignature):
+        verify(sign(), now=NOW + 300, cache=cache)  # now == expires: not stale, but a replay
+    later = sign(now=NOW + 301)  # a new signature reusing the nonce, after the first expired
+    assert verify(later, now=NOW + 301, cache=cache).nonce == NONCE

@@ -348,3 +348,65 @@ def test_spec_examples_match_the_code():
     store = SortedItems(one)
     assert sync._b64(store.fingerprint(sync.MIN_BOUND, sync.MAX_BOUND)) in section
     assert sync._b64(SortedItems([]).fingerprint(sync.MIN_BOUND, sync.MAX_BOUND)) in section
+
+
+# --- spec 10.3/10.4: cut sizes, id order, encoding, check order -----------------------
+
+@pytest.mark.parametrize("count", [9, 15, 16, 17, 63])
+def test_a_cut_puts_the_remainder_in_the_first_parts_with_minimal_bounds(count):
+    items = SortedItems(example_item(n) for n in range(count))
+    ranges = sync.parse_message(Initiator(items).start(), from_responder=True)
+    lower, sizes = sync.MIN_BOUND, []
+    for rng in ranges:
+        sizes.append(items.count(lower, rng.upper))
+        lower = rng.upper
+    per, extra = divmod(count, 8)
+    assert sizes == [per + 1] * extra + [per] * (8 - extra)
+    assert all(rng.upper.prefix == "" for rng in ranges)  # distinct timestamps: the empty prefix suffices
+
+
+def test_bounds_between_items_of_one_timestamp_use_the_shortest_distinguishing_prefix():
+    same_time = SortedItems((T0, example_id(n)) for n in range(20))
+    ranges = sync.parse_message(Initiator(same_time).start(), from_responder=True)
+    ordered = [item_id for _, item_id in same_time.items(sync.MIN_BOUND, sync.MAX_BOUND)]
+    for rng in ranges[:-1]:
+        after = next(i for i in ordered if (T0, i) >= rng.upper.key)
+        before = ordered[ordered.index(after) - 1]
+        assert rng.upper == sync.minimal_bound((T0, before), (T0, after))
+        assert len(rng.upper.prefix) // 2 == next(b for b in range(32) if before[2 * b:2 * b + 2] != after[2 * b:2 * b + 2]) + 1
+
+
+def test_ids_are_sent_in_item_order_and_accepted_in_any_order():
+    mine = [example_item(n) for n in (1, 2, 3)]
+    theirs = SortedItems(example_item(n) for n in (2, 3, 4))
+    request = Initiator(SortedItems(mine)).start()
+    assert request["ranges"][0][3] == [i for _, i in sorted(mine)]
+    shuffled = copy.deepcopy(request)
+    shuffled["ranges"][0][3].reverse()
+    reply, reply_to_shuffled = respond(theirs, request), respond(theirs, shuffled)
+    assert reply["ranges"][0][3] == reply_to_shuffled["ranges"][0][3] == [example_id(4)]
+    assert reply_to_shuffled["ranges"][0][4] == [example_id(1)]
+
+
+def test_messages_need_not_be_canonical_but_keep_section_2_codes():
+    assert sync.decode(b'{ "ranges" : [ ], "v" : 1 }') == {"v": 1, "ranges": []}
+    with pytest.raises(DuplicateKey):
+        sync.decode(b'{"v":1,"v":1,"ranges":[]}')
+
+
+@pytest.mark.parametrize("raw, error", [
+    (b'{"v":2,"ranges":"x"}', UnsupportedVersion),  # version before ranges
+    (b'{"v":2,"ranges":[],"x":1}', InvalidSyncMessage),  # members before version
+    (b'{"v":2,"ranges":[],"categories":[]}', InvalidSyncMessage),  # categories before version
+    (b'{"v":"1","ranges":[]}', InvalidSyncMessage),
+])
+def test_check_order(raw, error):
+    with pytest.raises(error):
+        sync.decode(raw)
+
+
+def test_a_reply_echoes_categories_and_has_none_without_them():
+    items = SortedItems(example_item(n) for n in range(3))
+    with_categories = Initiator(items, ["web-design"]).start()
+    assert respond(items, with_categories)["categories"] == ["web-design"]
+    assert "categories" not in respond(items, Initiator(items).start())
