@@ -57,21 +57,24 @@ async def post_batches(url: str, bodies: list[bytes], in_flight: int) -> tuple[f
     async def sender(session: aiohttp.ClientSession) -> None:
         nonlocal accepted
         while queue:
-            body = queue.pop()
-            begin = time.perf_counter()
-            async with session.post(url + "/ki/v1/inbox", data=body,
-                                    headers={"Content-Type": "application/json"}) as response:
-                answer = await response.json()
-            latencies.append(time.perf_counter() - begin)
-            if response.status != 200:
-                raise RuntimeError(f"hub answered {response.status}: {answer}")
-            accepted += sum(r["status"] == "accepted" for r in answer["results"])
+            accepted += await post_inbox(session, url, queue.pop(), latencies)
 
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
         start = time.perf_counter()
         await asyncio.gather(*(sender(session) for _ in range(in_flight)))
         return time.perf_counter() - start, accepted, latencies
+
+
+async def post_inbox(session: aiohttp.ClientSession, url: str, body: bytes, latencies: list[float]) -> int:
+    """POST one inbox body; record its latency; return how many of its objects were accepted."""
+    begin = time.perf_counter()
+    async with session.post(url + "/ki/v1/inbox", data=body, headers={"Content-Type": "application/json"}) as response:
+        answer = await response.json()
+    latencies.append(time.perf_counter() - begin)
+    if response.status != 200:
+        raise RuntimeError(f"hub answered {response.status}: {answer}")
+    return sum(r["status"] == "accepted" for r in answer["results"])
 
 
 async def post_singles(url: str, bodies: list[bytes], clients: int, distinct_sources: bool):
@@ -84,15 +87,7 @@ async def post_singles(url: str, bodies: list[bytes], clients: int, distinct_sou
         local = (f"127.0.0.{10 + index}", 0) if distinct_sources else None
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1, local_addr=local)) as session:
             while queue:
-                body = queue.pop()
-                begin = time.perf_counter()
-                async with session.post(url + "/ki/v1/inbox", data=body,
-                                        headers={"Content-Type": "application/json"}) as response:
-                    answer = await response.json()
-                latencies.append(time.perf_counter() - begin)
-                if response.status != 200:
-                    raise RuntimeError(f"hub answered {response.status}: {answer}")
-                accepted += answer["results"][0]["status"] == "accepted"
+                accepted += await post_inbox(session, url, queue.pop(), latencies)
 
     start = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))

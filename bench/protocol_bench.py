@@ -19,6 +19,7 @@ import time
 
 import nacl.bindings
 
+from benchlib import DESCRIPTION
 from protocol.envelope import SIGNATURE_CONTEXT, parse_object, sign
 from protocol.identity import Identity
 
@@ -30,16 +31,7 @@ def realistic_offer(identity: Identity):
     body = {
         "category": "web-design",
         "title": "Accessible marketing site, designed and built in two weeks",
-        "description": (
-            "I design and build small marketing sites for independent studios and shops: "
-            "a few pages, fast, readable, and usable with a keyboard and a screen reader. "
-            "You get a short discovery call, two rounds of design in Figma, a static build "
-            "with a simple content editor, and a handover session. Hosting advice included; "
-            "I do not lock you in. Typical projects take two weeks from brief to launch. "
-            "Recent work: a bakery chain in Lyon, an architecture practice in Porto, a "
-            "bookshop in Leipzig. Ask for references. I reply within one working day. "
-            "Prices are fixed per site; larger sites are split into milestones."
-        ),
+        "description": DESCRIPTION,
         "skills": ["web-design", "html", "css", "accessibility", "figma", "static-sites"],
         "price": {"amount": "2400.00", "currency": "EUR"},
         "unit": "fixed",
