@@ -57,7 +57,8 @@ async def post_batches(url: str, bodies: list[bytes], in_flight: int) -> tuple[f
     async def sender(session: aiohttp.ClientSession) -> None:
         nonlocal accepted
         while queue:
-            accepted += await post_inbox(session, url, queue.pop(), latencies)
+            count = await post_inbox(session, url, queue.pop(), latencies)  # not `accepted += await`:
+            accepted += count  # that reads `accepted` before the await and loses other clients' counts
 
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -87,7 +88,8 @@ async def post_singles(url: str, bodies: list[bytes], clients: int, distinct_sou
         local = (f"127.0.0.{10 + index}", 0) if distinct_sources else None
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1, local_addr=local)) as session:
             while queue:
-                accepted += await post_inbox(session, url, queue.pop(), latencies)
+                count = await post_inbox(session, url, queue.pop(), latencies)
+                accepted += count
 
     start = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(clients)))
