@@ -27,6 +27,7 @@ from storage.derived import signed_from_wire
 log = logging.getLogger("kinode.gossip")
 BATCH = 200
 POLL_SECONDS = 1.0
+COALESCE_SECONDS = 0.02
 
 
 class Gossip:
@@ -45,8 +46,10 @@ class Gossip:
                 except Exception:  # the loop must survive anything one round meets
                     log.exception("gossip round failed")
                     busy = False
-                if not busy:
-                    await watcher.wait(POLL_SECONDS)
+                if not busy and await watcher.wait(POLL_SECONDS):
+                    # Woken by a change: let the rest of a burst land first, so one
+                    # round (one outbox query, one POST per peer) carries many objects.
+                    await asyncio.sleep(COALESCE_SECONDS)
         finally:
             watcher.close()
 
