@@ -61,6 +61,7 @@ def test_a_database_from_a_newer_kinode_is_refused(tmp_path):
 
 
 def test_the_fixture_was_made_by_version_1():
-    with sqlite3.connect(FIXTURE) as conn:
+    # read-only: a missing fixture must fail here, not be created empty
+    with sqlite3.connect(f"file:{FIXTURE}?mode=ro", uri=True) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "objects" in tables and "outbox" not in tables and "peers" not in tables
