@@ -57,6 +57,42 @@ async def inbox(request: web.Request) -> web.Response:
     return web.json_response({"results": [_result(r) for r in results]})
 
 
+MAX_OFFERED_IDS = 1000
+
+
+@routes.post("/ki/v1/have")
+async def have(request: web.Request) -> web.Response:
+    """Lazy gossip: a peer offers ids; answer the ones this node lacks, so only those travel."""
+    refusal = await _refuse_request(request)
+    if refusal is not None:
+        return refusal
+    body = await request.read()
+    signer = _check_signature(request, body, required=False)
+    if isinstance(signer, web.Response):
+        return signer
+    try:
+        offer = canonical.parse(body)
+    except ProtocolError as error:
+        return problem_from(error)
+    ids = offer.get("ids") if isinstance(offer, dict) else None
+    if not (isinstance(ids, list) and 1 <= len(ids) <= MAX_OFFERED_IDS and all(is_object_id(i) for i in ids)):
+        return problem("malformed", f'the body must be {{"ids": [ID, ...]}} with 1 to {MAX_OFFERED_IDS} object ids')
+    held = await request.app[NODE].store.read(_known_ids, ids)
+    return web.json_response({"missing": [i for i in dict.fromkeys(ids) if i not in held]})
+
+
+def _known_ids(db, ids: list[str]) -> set[str]:
+    """Ids this node holds, or will refuse as retracted: offering them again is pointless."""
+    known: set[str] = set()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        known.update(row[0] for row in db.execute(
+            f"SELECT id FROM objects WHERE id IN ({marks}) UNION SELECT target FROM retractions WHERE target IN ({marks})",
+            chunk + chunk))
+    return known
+
+
 @routes.get("/ki/v1/objects/{id}")
 async def get_object(request: web.Request) -> web.Response:
     object_id = request.match_info["id"]

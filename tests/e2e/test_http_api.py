@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from harness import Proc
+from harness import Proc, http_json
 from hub_client import JSON, log_ids, now, offer, post_inbox, request
 from kinode.challenge import check_challenge_answer, new_nonce
 from protocol.envelope import MAX_OBJECT_BYTES, sign
@@ -230,3 +230,18 @@ def test_challenge_is_answered_by_the_hub_key(hub):
     assert answer.status == 200 and answer.headers.get_content_type() == "application/json"
     check_challenge_answer(hub.did, nonce, answer.json)  # raises ChallengeFailed otherwise
     assert answer.json["did"] == hub.did
+
+
+def test_have_answers_the_offered_ids_the_hub_lacks(hub, listings):
+    held = hub.object_ids()[0]
+    unknown = "ab" * 32
+    status, answer, _ = http_json("POST", hub.url + "/ki/v1/have",
+                                  json.dumps({"ids": [unknown, held, unknown]}).encode(),
+                                  {"Content-Type": "application/json"})
+    assert (status, answer) == (200, {"missing": [unknown]})
+
+
+@pytest.mark.parametrize("body", [b'{"ids": []}', b'{"ids": ["nope"]}', b'{"objects": []}', b'[]'])
+def test_have_refuses_anything_but_a_list_of_ids(hub, body):
+    status, answer, _ = http_json("POST", hub.url + "/ki/v1/have", body, {"Content-Type": "application/json"})
+    assert (status, answer["code"]) == (400, "malformed")
