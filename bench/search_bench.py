@@ -144,6 +144,7 @@ def build(path: Path, n: int) -> float:
                                       for o in chunk])
         for table in tables:
             table.apply_visible(db, chunk)  # what storage.objects does for a run of plain objects
+        derived.flush(db)  # what the writer does before COMMIT: the index's staged FTS5 writes
         db.conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -20,6 +20,14 @@ writer connection as the first argument:
   once per run of visible ones; tables without it get `apply` per object.
 - `hide(db, object_id)`: a stored object became hidden (retracted, or its key
   was rotated out). Called after `objects.hidden_by` is set.
+- `flush(db)` (optional): the transaction is about to commit. The writer
+  calls it once per group commit, after every job, outside their savepoints
+  (`flush` below); rebuild calls it after each chunk it replays. A table
+  that is cheaper to write once per transaction than once per job (FTS5:
+  `storage.search_stage`) stages its writes in an ordinary table during the
+  jobs, so that a job rolled back to its savepoint takes them along, and
+  moves them here. Readers never see a staged state: flush runs in the same
+  transaction. An error from flush fails every job of the group.
 - `drop(db)`: remove the table(s) (`DROP ... IF EXISTS`).
 - `version`: bump it when the table's shape or meaning changes; on the next
   open the table is dropped and rebuilt from the objects.
@@ -52,6 +60,7 @@ class Derived:
     drop: Callable[[Database], None]
     version: int = 1
     apply_many: Callable[[Database, Sequence[SignedObject]], None] | None = None
+    flush: Callable[[Database], None] | None = None
 
     def apply_visible(self, db: Database, objs: Sequence[SignedObject]) -> None:
         """Apply objects stored visible (hidden=False), in order: one call if the table batches."""
@@ -77,6 +86,17 @@ def unregister(name: str) -> None:
 
 def registered() -> tuple[Derived, ...]:
     return tuple(_registry.values())
+
+
+def flush(db: Database) -> None:
+    """Run every registered table's `flush`: the writer's last step before COMMIT."""
+    _flush(_registry.values(), db)
+
+
+def _flush(tables: Iterable[Derived], db: Database) -> None:
+    for d in tables:
+        if d.flush is not None:
+            d.flush(db)
 
 
 def signed_from_wire(wire: bytes) -> SignedObject:
@@ -141,6 +161,7 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
             for d in chosen:
                 d.apply(db, obj, True)
         _replay(db, chosen, visible)
+        _flush(chosen, db)  # staged writes go out a chunk at a time: memory stays bounded
     db.conn.executemany(
         "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET version = excluded.version",

@@ -18,13 +18,16 @@ Tables (all rebuilt from `objects` alone):
   which projects and tasks are taken (`storage.search_scope` has the rule).
 - `search_profiles`: which profile is indexed for each author.
 - `search_stats`: the number of indexed listings.
+- `search_stage`: FTS5 writes waiting for the end of the transaction
+  (`storage.search_stage`); empty whenever no write transaction is open.
 
 Ingest hands the index whole runs of objects (`apply_many`): a run costs a
-few `IN (...)` lookups and two `executemany` inserts, not statements per
-listing, and rows go to FTS5 with plain VALUES in ascending key order, so
-FTS5 writes a whole batch as one segment (see `_update` for why that needs
-care: written row by row it made a segment per listing and ingest slowed as
-the index grew).
+few `IN (...)` lookups and a few `executemany` inserts, not statements per
+listing. FTS5 itself is written once per transaction, by `flush` right
+before COMMIT, in ascending key order with plain VALUES, so a whole group
+commit becomes one FTS5 segment (see `storage.search_stage` for why that
+needs care: written per listing, or per job of a group, it made a segment
+each, and ingest slowed as the index grew).
 
 Retracted listings are removed, not flagged. Profiles follow
 `current_versions` (registered before this table): exactly the author's
@@ -41,7 +44,7 @@ from sqlite_utils import Database
 
 import storage.current  # noqa: F401  (registers current_versions first: profiles read it)
 from protocol.envelope import SignedObject
-from storage import search_scope
+from storage import search_scope, search_stage
 from storage.derived import Derived, register, select_in, signed_from_wire
 from storage.search_text import TEXT_COLUMNS, listing_lengths
 
@@ -83,6 +86,7 @@ def create(db: Database) -> None:
     db.execute("""CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(
         title, body, skills, cats, tags, content='search_content', content_rowid='key',
         columnsize=0, tokenize='unicode61 remove_diacritics 2')""")
+    search_stage.create(db)
     search_scope.create(db)
     db.execute("""CREATE TABLE IF NOT EXISTS search_profiles (
         author TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID  -- the profile indexed for each author""")
@@ -97,6 +101,7 @@ def drop(db: Database) -> None:
                       "DROP TABLE IF EXISTS search_stats"):
         db.execute(statement)
     search_scope.drop(db)
+    search_stage.drop(db)
 
 
 def apply(db: Database, obj: SignedObject, hidden: bool) -> None:
@@ -159,26 +164,19 @@ def _update(db: Database, listings: list[tuple[SignedObject, int | None]],
     """Index `listings` (object, objects.seq), bring these authors' profiles in line, unindex `stale` seqs.
 
     `profiles` may carry an object already in hand for an author, to spare
-    reading its wire. FTS5 is written last, in one pass in ascending key order,
-    with plain VALUES: an `INSERT ... SELECT` into it opens a statement
-    savepoint, and FTS5 writes its pending terms out as a new segment at every
-    savepoint and whenever a key goes down, so a batch written any other way
-    leaves hundreds of tiny segments for the merger.
+    reading its wire. FTS5 is not written here: its deletes and inserts are
+    staged, and `search_stage.flush` writes them before the transaction commits.
     """
     new_profiles, stale_profiles, moved = _profile_changes(db, profiles) if profiles else ([], [], [])
     conn = db.conn
-    removed = select_in(conn, "SELECT 'delete', key, title, body, skills, cats, tags FROM search_content "
+    removed = select_in(conn, "SELECT key, title, body, skills, cats, tags FROM search_content "
                               "WHERE key IN (SELECT key FROM search_listing WHERE seq IN ({}))",
                         [*stale, *stale_profiles])
-    select_in(conn, "DELETE FROM search_listing WHERE key IN ({}) RETURNING key", [row[1] for row in removed])
+    select_in(conn, "DELETE FROM search_listing WHERE key IN ({}) RETURNING key", [row[0] for row in removed])
     rows = _listing_rows(conn, [*listings, *new_profiles])
     conn.executemany("INSERT INTO search_listing(key, seq, price, currency, deadline, contracted, lengths, tags) "
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    added = select_in(conn, "SELECT NULL, key, title, body, skills, cats, tags FROM search_content "
-                            "WHERE key IN ({})", [row[0] for row in rows])
-    # By key; a delete before an insert of the same key (a freed key taken again).
-    conn.executemany("INSERT INTO search_fts(search_fts, rowid, title, body, skills, cats, tags) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)", sorted(removed + added, key=lambda row: (row[1], row[0] is None)))
+    search_stage.stage(conn, removed, [row[0] for row in rows])
     if len(rows) != len(removed):
         conn.execute("UPDATE search_stats SET value = value + ? WHERE name = 'listings'", [len(rows) - len(removed)])
     if moved:
@@ -279,4 +277,6 @@ def _profile_changes(db: Database, authors: dict[str, SignedObject | None]
     return fresh, stale, moved
 
 
-SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=3, apply_many=apply_many))
+# Version 4: FTS5 writes staged in search_stage until the transaction's flush.
+SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=4, apply_many=apply_many,
+                                flush=search_stage.flush))

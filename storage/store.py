@@ -40,7 +40,7 @@ class Store:
         except BaseException:
             db.conn.close()
             raise
-        self._writer = Writer(db)
+        self._writer = Writer(db, before_commit=derived.flush)  # e.g. the search index's staged FTS5 writes
         self._local = threading.local()
         self._readers: list[Database] = []
         self._readers_lock = threading.Lock()

@@ -6,6 +6,12 @@ one fsync for many batches. Each job runs under its own savepoint, so a job
 that raises rolls back alone and the others in the group still commit. A
 job's future resolves only after COMMIT returned, so an answer means durable.
 
+`before_commit(db)`, if given, runs after the group's last job and before
+COMMIT, outside the jobs' savepoints: the store passes `derived.flush`, so a
+derived table can write once per transaction what its jobs staged (FTS5
+makes a segment at every savepoint release). If it raises, the whole group
+is rolled back and every job fails with that error.
+
 A job must be a function of the `Database` whose only effects are on that
 database: if the whole group hits a lock held by another process, the group
 is rolled back and every job in it is run again.
@@ -27,13 +33,16 @@ _STOP = object()
 
 
 class Writer:
-    def __init__(self, db: Database, lock: "threading.Lock | None" = None):
+    def __init__(self, db: Database, lock: "threading.Lock | None" = None, *,
+                 before_commit: Callable[[Database], None] | None = None):
         self.db = db
+        self.before_commit = before_commit
         # Held for each transaction: an in-memory store shares its one connection with readers.
         self.lock = lock or threading.Lock()
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self.commits = 0  # transactions committed: group commit shows as commits < jobs
+        self.jobs = 0  # jobs in those transactions, failed ones included
         self._thread = threading.Thread(target=self._run, name="kinode-storage-writer", daemon=True)
         self._thread.start()
 
@@ -115,8 +124,11 @@ class Writer:
                 else:
                     conn.execute("RELEASE job")
                     outcomes.append((True, value))
+            if self.before_commit is not None:
+                self.before_commit(self.db)
             conn.execute("COMMIT")
             self.commits += 1
+            self.jobs += len(group)
             return outcomes
         except BaseException:
             if conn.in_transaction:
