@@ -34,13 +34,10 @@ async def well_known(request: web.Request) -> web.Response:
 @routes.post("/ki/v1/inbox")
 async def inbox(request: web.Request) -> web.Response:
     node = request.app[NODE]
-    refusal = await _refuse_request(request)
-    if refusal is not None:
-        return refusal
-    body = await request.read()
-    signer = _check_signature(request, body, required=False)
-    if isinstance(signer, web.Response):
-        return signer
+    got = await read_body(request, signature_required=False)
+    if isinstance(got, web.Response):
+        return got
+    body, signer = got
     try:
         # A node's batch is the canonical encoding of {"objects": [...]}: then each
         # object comes with its wire bytes and is not encoded again to verify it.
@@ -68,13 +65,10 @@ MAX_OFFERED_IDS = 1000
 @routes.post("/ki/v1/have")
 async def have(request: web.Request) -> web.Response:
     """Lazy gossip: a peer offers ids; answer the ones this node lacks, so only those travel."""
-    refusal = await _refuse_request(request)
-    if refusal is not None:
-        return refusal
-    body = await request.read()
-    signer = _check_signature(request, body, required=False)
-    if isinstance(signer, web.Response):
-        return signer
+    got = await read_body(request, signature_required=False)
+    if isinstance(got, web.Response):
+        return got
+    body, _ = got
     try:
         offer = canonical.parse(body)
     except ProtocolError as error:
@@ -173,6 +167,18 @@ def _result(result) -> dict:
         answer["code"] = result.code
         answer["detail"] = result.detail
     return answer
+
+
+async def read_body(request: web.Request, *, signature_required: bool) -> tuple[bytes, str | None] | web.Response:
+    """(body, signer did or None), or the refusal: media type, declared size, body, request signature."""
+    refusal = await _refuse_request(request)
+    if refusal is not None:
+        return refusal
+    body = await request.read()
+    signer = _check_signature(request, body, required=signature_required)
+    if isinstance(signer, web.Response):
+        return signer
+    return body, signer
 
 
 async def _refuse_request(request: web.Request) -> web.Response | None:

@@ -5,7 +5,6 @@ and (later) the web UI call these methods; none of them touch storage
 directly for writes.
 """
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable

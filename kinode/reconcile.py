@@ -15,12 +15,12 @@ import aiohttp
 from aiohttp import web
 
 from kinode.appkeys import NODE
-from kinode.federation import _check_signature
+from kinode.federation import read_body
 from kinode.httpsig import sign_request
 from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
 from kinode.sessions import Sessions
-from kinode.problem import problem, problem_from
+from kinode.problem import problem_from
 from protocol import sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
 from storage import listing
@@ -72,12 +72,10 @@ ITEM_SETS = web.AppKey("item_sets", ItemSetCache)
 @routes.post("/ki/v1/sync")
 async def sync_endpoint(request: web.Request) -> web.Response:
     node = request.app[NODE]
-    if request.content_type != "application/json":
-        return problem("unsupported_media_type", "send application/json")
-    body = await request.read()
-    signer = _check_signature(request, body, required=True)
-    if isinstance(signer, web.Response):
-        return signer
+    got = await read_body(request, signature_required=True)
+    if isinstance(got, web.Response):
+        return got
+    body, _ = got
     try:
         message = sync.decode(body)
         requested = sync.requested_categories(message)
