@@ -26,7 +26,6 @@ import platform
 import random
 import resource
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
