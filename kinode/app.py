@@ -37,7 +37,6 @@ def create_app(node: Node) -> web.Application:
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
     if node.config.is_hub:
         from kinode import reconcile
-        app[reconcile.ITEM_SETS] = reconcile.ItemSetCache()
         app.add_routes(reconcile.routes)
     app.cleanup_ctx.append(_client_session)
     app.cleanup_ctx.append(_background)

@@ -23,7 +23,7 @@ from kinode.sessions import Sessions
 from kinode.problem import problem_from
 from protocol import sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
-from storage import listing
+from storage.sync_items import StoredItems
 from storage import outbox
 
 log = logging.getLogger("kinode.reconcile")
@@ -43,30 +43,9 @@ def item_set(db, categories: list[str]) -> sync.SortedItems:
     return sync.SortedItems(rows)
 
 
-class ItemSetCache:
-    """The responder's item sets, reused while the store has not changed.
-
-    One reconciliation is several requests; rebuilding the set for each would
-    cost O(n) per round trip. Every change to the set (a new object, a
-    retract, a rotation) adds a row to the log, so the newest seq is a
-    sufficient version.
-    """
-
-    def __init__(self) -> None:
-        self._sets: dict[tuple[str, ...], tuple[int, sync.SortedItems]] = {}
-
-    async def get(self, node: Node, categories: list[str]) -> sync.SortedItems:
-        key = tuple(sorted(categories))
-        version = await node.store.read(listing.last_seq)
-        cached = self._sets.get(key)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        items = await node.store.read(item_set, list(key))
-        self._sets[key] = (version, items)
-        return items
-
-
-ITEM_SETS = web.AppKey("item_sets", ItemSetCache)
+def _respond(db, categories: list[str], message: dict) -> dict:
+    """Answer from one read snapshot, straight from the index: no per-request copy of the set."""
+    return sync.respond(StoredItems(db, categories, HUB_GLOBAL_TYPES), message)
 
 
 @routes.post("/ki/v1/sync")
@@ -84,8 +63,7 @@ async def sync_endpoint(request: web.Request) -> web.Response:
         unserved = sorted(set(requested) - set(node.config.categories))
         if unserved:  # reconciling different sets would find the same "differences" every round
             raise InvalidSyncMessage(f"this hub does not serve {', '.join(unserved)}")
-        items = await request.app[ITEM_SETS].get(node, requested)
-        reply = await asyncio.to_thread(sync.respond, items, message)
+        reply = await node.store.read(_respond, requested, message)
     except ProtocolError as error:
         return problem_from(error)
     return web.Response(body=sync.encode(reply), content_type="application/json")

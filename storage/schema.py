@@ -79,7 +79,12 @@ CREATE TABLE peers (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS)
+_V4_SYNC_ORDER = """
+-- set reconciliation walks objects in (created_at, id) order (storage.sync_items)
+CREATE INDEX objects_by_created_id ON objects(created_at, id) WHERE hidden_by IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
