@@ -76,20 +76,8 @@ async def have(request: web.Request) -> web.Response:
     ids = offer.get("ids") if isinstance(offer, dict) else None
     if not (isinstance(ids, list) and 1 <= len(ids) <= MAX_OFFERED_IDS and all(is_object_id(i) for i in ids)):
         return problem("malformed", f'the body must be {{"ids": [ID, ...]}} with 1 to {MAX_OFFERED_IDS} object ids')
-    held = await request.app[NODE].store.read(_known_ids, ids)
+    held = await request.app[NODE].store.read(listing.held_ids, ids, retracted_too=True)
     return web.json_response({"missing": [i for i in dict.fromkeys(ids) if i not in held]})
-
-
-def _known_ids(db, ids: list[str]) -> set[str]:
-    """Ids this node holds, or will refuse as retracted: offering them again is pointless."""
-    known: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        known.update(row[0] for row in db.execute(
-            f"SELECT id FROM objects WHERE id IN ({marks}) UNION SELECT target FROM retractions WHERE target IN ({marks})",
-            chunk + chunk))
-    return known
 
 
 @routes.get("/ki/v1/objects/{id}")

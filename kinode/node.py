@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable
 from kinode import __version__
 from kinode.changes import Changes, Watcher
 from kinode.config import NodeConfig
-from kinode.policy import admit
+from kinode.policy import REFERENCE_KEYS, admit
 from kinode.retry import CircuitBreakers
 from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
@@ -101,7 +101,7 @@ class Node:
         """
         now = self.now()
         checked = await self.verifier.validate(items, now)
-        referenced = await self.store.read(_held_ids, _references(checked)) if not self.config.is_hub else set()
+        referenced = await self.store.read(listing.held_ids, _references(checked)) if not self.config.is_hub else set()
         admitted = [self._admit(item, referenced) for item in checked]
         routes = self._routes(admitted, source) if self.config.is_hub else {}
         results = await self.store.write(_store_routed, admitted, now, routes)
@@ -158,17 +158,10 @@ def _references(checked: Iterable[object]) -> list[str]:
     ids = []
     for item in checked:
         if isinstance(item, SignedObject):
-            for key in ("target", "contract", "delivery", "task", "project"):
+            for key in REFERENCE_KEYS:
                 value = item.body.get(key)
                 if isinstance(value, str):
                     ids.append(value)
     return ids
 
 
-def _held_ids(db, ids: list[str]) -> set[str]:
-    held: set[str] = set()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        held.update(row[0] for row in db.execute(f"SELECT id FROM objects WHERE id IN ({marks})", chunk))
-    return held

@@ -7,6 +7,9 @@ than raising it so a batch can carry on.
 from protocol.envelope import SignedObject
 from protocol.errors import CategoryNotServed, NotAddressed, ProtocolError
 
+REFERENCE_KEYS = ("target", "contract", "delivery", "task", "project")
+"""Body members that name another object: a participant takes objects that refer to ones it holds."""
+
 HUB_GLOBAL_TYPES = frozenset({"profile", "hub", "category", "endorsement", "key_rotation", "retract"})
 
 
@@ -27,7 +30,7 @@ def admit(obj: SignedObject, *, hub_categories: tuple[str, ...] | None = None, o
     if obj.author == owner or _names(obj, owner):
         return None
     if any(isinstance(obj.body.get(k), str) and obj.body[k] in held
-           for k in ("target", "contract", "delivery", "task", "project")):
+           for k in REFERENCE_KEYS):
         return None
     return NotAddressed("this node only takes objects by or addressed to its owner")
 

@@ -33,14 +33,9 @@ routes = web.RouteTableDef()
 
 
 def item_set(db, categories: list[str]) -> sync.SortedItems:
-    """The (created_at, id) set reconciled for `categories`."""
-    cats = ",".join("?" * len(categories)) or "NULL"
-    types = ",".join("?" * len(HUB_GLOBAL_TYPES))
-    rows = db.execute(
-        f"SELECT created_at, id FROM objects WHERE hidden_by IS NULL "
-        f"AND (category IN ({cats}) OR type IN ({types}))",
-        [*categories, *sorted(HUB_GLOBAL_TYPES)]).fetchall()
-    return sync.SortedItems(rows)
+    """The initiator's copy of the set: a session spans several requests, so it holds a snapshot."""
+    stored = StoredItems(db, categories, HUB_GLOBAL_TYPES)
+    return sync.SortedItems(stored.items(sync.MIN_BOUND, sync.MAX_BOUND))
 
 
 def _respond(db, categories: list[str], message: dict) -> dict:

@@ -7,9 +7,12 @@ types; `get` serves any stored object and says what hides it.
 
 from dataclasses import dataclass, field
 
+from typing import Sequence
+
 from sqlite_utils import Database
 
 from protocol.rules import REPLACEABLE_TYPES
+from storage.derived import select_in
 
 _COLUMNS = (
     "o.seq, o.id, o.type, o.author, o.created_at, o.category, o.received_at, o.wire, o.hidden_by, "
@@ -50,6 +53,15 @@ class StoredObject:
 def get(db: Database, object_id: str) -> StoredObject | None:
     row = db.execute(f"SELECT {_COLUMNS} FROM objects o WHERE o.id = ?", [object_id]).fetchone()
     return StoredObject(*row) if row else None
+
+
+def held_ids(db: Database, ids: Sequence[str], *, retracted_too: bool = False) -> set[str]:
+    """Which of `ids` are stored; with `retracted_too`, also those a stored retract waits for
+    (they would be refused as retracted, so nobody needs to send them)."""
+    held = {row[0] for row in select_in(db.conn, "SELECT id FROM objects WHERE id IN ({})", ids)}
+    if retracted_too:
+        held.update(row[0] for row in select_in(db.conn, "SELECT target FROM retractions WHERE target IN ({})", ids))
+    return held
 
 
 def last_seq(db: Database) -> int:

@@ -31,6 +31,16 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
+@pytest.fixture
+def store():
+    """A fresh in-memory store, closed after the test."""
+    from storage.store import Store
+
+    s = Store()
+    yield s
+    s.close()
+
+
 @pytest.fixture(autouse=True)
 def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)

@@ -216,13 +216,6 @@ def test_a_participants_node_serves_the_operations_documented_for_nodes(tmp_path
 
 
 @pytest.fixture
-def store():
-    store = Store()
-    yield store
-    store.close()
-
-
-@pytest.fixture
 async def hub(store, tmp_path, aiohttp_client):
     node = Node(NodeConfig(data_dir=tmp_path, roles=("node", "hub"), categories=("web-design",)),
                 Identity(bytes([2]) * 32), store, clock=lambda: NOW)

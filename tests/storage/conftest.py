@@ -1,15 +1,8 @@
-"""Storage test fixtures: a fresh in-memory store per test, or one on disk."""
+"""Storage test fixtures: a store on disk (the in-memory `store` is in tests/conftest.py)."""
 
 import pytest
 
 from storage.store import Store
-
-
-@pytest.fixture
-def store():
-    s = Store()
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The log after a cursor, filtered; the most recent objects."""
 
+from protocol.envelope import sign
 from storage import listing
 from storage_factory import T0, identity, offer, profile
 
@@ -48,3 +49,12 @@ def test_limits_are_clamped(store):
     fill(store)
     assert len(store.read_sync(listing.list_objects, 0, limit=0)) == 1
     assert len(store.read_sync(listing.list_objects, 0, limit=10**9)) == 5
+
+
+def test_held_ids_names_stored_objects_and_optionally_awaited_retract_targets(store):
+    kept = offer(ANN, "Kept", T0)
+    awaited = "ab" * 32  # a retract arrives before its target
+    store.ingest_sync([kept.wire, sign(ANN, "retract", {"target": awaited}, T0).wire], now=T0)
+    unknown = "cd" * 32
+    assert store.read_sync(listing.held_ids, [kept.id, awaited, unknown]) == {kept.id}
+    assert store.read_sync(listing.held_ids, [kept.id, awaited, unknown], retracted_too=True) == {kept.id, awaited}
