@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kinode import node as node_module  # noqa: E402
-from kinode.cli import main  # noqa: E402
+from kinode.cli.entry import main  # noqa: E402
 
 tally: collections.Counter = collections.Counter()
 _receive = node_module.Node.receive

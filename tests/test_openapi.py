@@ -1,5 +1,5 @@
 """specs/openapi.yaml is a test: valid OpenAPI 3.1, exactly the routes the app
-serves, only codes the spec defines (with the statuses kinode.problem gives
+serves, only codes the spec defines (with the statuses kinode.federation.problem gives
 them), examples that fit their schemas, and real answers of a running hub
 that fit the response schemas."""
 
@@ -15,11 +15,11 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from kinode.app import create_app
-from kinode.challenge import answer_challenge
+from kinode.federation.app import create_app
+from kinode.federation.challenge import answer_challenge
 from kinode.config import NodeConfig
 from kinode.node import Node
-from kinode.problem import PROBLEM_TYPE, status_for
+from kinode.federation.problem import PROBLEM_TYPE, status_for
 from protocol import sync
 from protocol.envelope import sign
 from protocol.identity import Identity

@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KINODE = [sys.executable, "-m", "kinode.cli"]
+KINODE = [sys.executable, "-m", "kinode"]
 READY_TIMEOUT = 20.0
 
 
@@ -177,7 +177,7 @@ class Federation:
 
     def publish_many(self, node: Proc, documents: list[dict]) -> list[str]:
         """`kinode publish` for each document, run in this process: a subprocess per object is too slow for bulk."""
-        from kinode.cli import main
+        from kinode.cli.entry import main
         ids = []
         for number, document in enumerate(documents):
             path = self.root / f"{node.data_dir.name}-publish-{number}.json"

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from kinode.httpsig import sign_request
+from kinode.federation.httpsig import sign_request
 from protocol.envelope import SIGNATURE_CONTEXT, VERSION, SignedObject, object_id, sign
 from protocol.identity import Identity
 

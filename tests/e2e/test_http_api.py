@@ -12,7 +12,7 @@ import pytest
 
 from harness import Proc, http_json
 from hub_client import JSON, log_ids, now, offer, post_inbox, request
-from kinode.challenge import check_challenge_answer, new_nonce
+from kinode.federation.challenge import check_challenge_answer, new_nonce
 from protocol.envelope import MAX_OBJECT_BYTES, sign
 from protocol.identity import Identity
 

@@ -11,7 +11,7 @@
 
     lan_peer.py peer NAME SEED_HEX ADVERTISED_DID ROLES
         A minimal node: /.well-known/kinode and /ki/v1/challenge on
-        127.0.0.1 answering with SEED's key, and kinode.discovery advertising
+        127.0.0.1 answering with SEED's key, and kinode.federation.discovery advertising
         ADVERTISED_DID (a liar advertises a DID whose key it lacks).
 
 Multicast never reaches a real interface: the namespace is entered before any
@@ -99,8 +99,8 @@ async def relay(name: str, process: asyncio.subprocess.Process) -> None:
 async def run_peer(name: str, seed: str, advertised_did: str, roles: str) -> int:
     from aiohttp import web
 
-    from kinode.challenge import challenge_handler
-    from kinode.discovery import Discovery
+    from kinode.federation.challenge import challenge_handler
+    from kinode.federation.discovery import Discovery
     from protocol.identity import Identity
 
     identity = Identity(bytes.fromhex(seed))

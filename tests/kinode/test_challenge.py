@@ -9,7 +9,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kinode.challenge import (
+from kinode.federation.challenge import (
     CHALLENGE_PATH, MAX_CHALLENGE_BYTES, answer_challenge, challenge_handler, challenge_peer,
     check_challenge_answer, new_nonce,
 )

@@ -10,10 +10,10 @@ import sys
 
 import pytest
 
-from kinode import cli
+from kinode.cli import entry as cli
 from protocol.identity import Identity, is_did
 
-KINODE = [sys.executable, "-m", "kinode.cli"]
+KINODE = [sys.executable, "-m", "kinode"]
 
 
 def run(*args: str, passphrase: str | None = None) -> subprocess.CompletedProcess:

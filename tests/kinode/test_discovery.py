@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from zeroconf.asyncio import AsyncServiceInfo
 
-from kinode.discovery import SERVICE_TYPE, Discovery, interface_networks, peer_url
+from kinode.federation.discovery import SERVICE_TYPE, Discovery, interface_networks, peer_url
 from kinode.errors import DiscoveryFailed
 from protocol.identity import Identity
 

@@ -12,8 +12,8 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from http_message_signatures import aiohttp as hms_aiohttp
 
-from kinode.httpsig import sign_request, signature_problem, target_uri, verify_aiohttp_request
-from kinode.replay_cache import ReplayCache
+from kinode.federation.httpsig import sign_request, signature_problem, target_uri, verify_aiohttp_request
+from kinode.federation.replay_cache import ReplayCache
 from protocol.errors import ProtocolError
 from protocol.identity import Identity, public_key_from_did
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinode.ratelimit import Decision, RateLimiter
+from kinode.federation.ratelimit import Decision, RateLimiter
 
 
 def test_burst_then_refused_with_whole_second_retry_after():

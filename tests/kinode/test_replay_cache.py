@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinode.replay_cache import ReplayCache
+from kinode.federation.replay_cache import ReplayCache
 from protocol.errors import ReplayedSignature, StaleSignature
 
 T = 1_700_000_000

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from kinode.config import NodeConfig
 from kinode.errors import ForbiddenAddress
-from kinode.sessions import learned_policy, open_sessions
+from kinode.federation.sessions import learned_policy, open_sessions
 
 
 def test_the_learned_policy_allows_the_lan_and_loopback_only_for_a_loopback_node() -> None:

@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from kinode.errors import BadUrl, ForbiddenAddress, KinodeError
-from kinode.ssrf import (
+from kinode.federation.ssrf import (
     AddressPolicy, GuardedResolver, address_kind, guarded_session, resolve_and_check,
 )
 

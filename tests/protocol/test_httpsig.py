@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinode.replay_cache import ReplayCache
+from kinode.federation.replay_cache import ReplayCache
 from protocol import httpsig
 from protocol import structured_fields as sf
 from protocol.errors import (

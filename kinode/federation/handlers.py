@@ -10,9 +10,9 @@ import re
 
 from aiohttp import web
 
-from kinode.appkeys import LIMITS, NODE, REPLAYS
-from kinode.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
-from kinode.problem import problem, problem_from
+from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
+from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
+from kinode.federation.problem import problem, problem_from
 from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError

@@ -17,14 +17,14 @@ from collections import defaultdict
 
 import aiohttp
 
-from kinode.httpsig import sign_request
+from kinode.federation.httpsig import sign_request
 from kinode.node import GOSSIP, Node
-from kinode.sessions import Sessions
+from kinode.federation.sessions import Sessions
 from kinode.retry import classify, next_attempt, parse_retry_after
 from storage import outbox
 from storage.derived import signed_from_wire
 
-log = logging.getLogger("kinode.gossip")
+log = logging.getLogger("kinode.federation.gossip")
 BATCH = 200
 POLL_SECONDS = 1.0
 COALESCE_SECONDS = 0.02

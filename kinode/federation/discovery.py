@@ -4,7 +4,7 @@ Off unless the node runs with `--discover`. A discovering node advertises its
 service with TXT records `did`, `roles` (comma-separated) and
 `path=/.well-known/kinode`, and browses for other nodes. A TXT record is only
 a claim: a found node counts as a peer only after it answers the
-key-possession challenge (kinode.challenge) for the DID it advertised. Peers
+key-possession challenge (kinode.federation.challenge) for the DID it advertised. Peers
 that fail are logged and ignored.
 
 Zeroconf binds only to the addresses it is given (the node passes its
@@ -25,7 +25,7 @@ import ifaddr
 from zeroconf import InterfaceChoice, IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
-from kinode.challenge import CHALLENGE_TIMEOUT, challenge_peer
+from kinode.federation.challenge import CHALLENGE_TIMEOUT, challenge_peer
 from kinode.errors import ChallengeFailed, DiscoveryFailed
 from protocol.identity import is_did
 

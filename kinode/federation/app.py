@@ -11,16 +11,17 @@ import logging
 
 from aiohttp import web
 
-from kinode import federation, stream
-from kinode.appkeys import LIMITS, NODE, REPLAYS
-from kinode.challenge import challenge_handler
-from kinode.gossip import Gossip
-from kinode.limits import Limits
+from kinode.federation import handlers as federation
+from kinode.federation import stream
+from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
+from kinode.federation.challenge import challenge_handler
+from kinode.federation.gossip import Gossip
+from kinode.federation.limits import Limits
 from kinode.node import Node
-from kinode.problem import problem
-from kinode.remotes import refresh_remotes
-from kinode.replay_cache import ReplayCache
-from kinode.sessions import Sessions, open_sessions
+from kinode.federation.problem import problem
+from kinode.federation.remotes import refresh_remotes
+from kinode.federation.replay_cache import ReplayCache
+from kinode.federation.sessions import Sessions, open_sessions
 
 log = logging.getLogger("kinode")
 SESSIONS = web.AppKey("sessions", Sessions)
@@ -36,7 +37,7 @@ def create_app(node: Node) -> web.Application:
     stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
     if node.config.is_hub:
-        from kinode import reconcile
+        from kinode.federation import reconcile
         app.add_routes(reconcile.routes)
     app.cleanup_ctx.append(_client_session)
     app.cleanup_ctx.append(_background)
@@ -89,10 +90,10 @@ async def _background(app: web.Application):
     tasks = [asyncio.create_task(Gossip(node, sessions).run(), name="gossip"),
              asyncio.create_task(refresh_remotes(node, sessions), name="remotes")]
     if node.config.is_hub:
-        from kinode.reconcile import reconcile_forever
+        from kinode.federation.reconcile import reconcile_forever
         tasks.append(asyncio.create_task(reconcile_forever(node, sessions), name="reconcile"))
     if node.config.discover:
-        from kinode.discovery_task import discover_forever
+        from kinode.federation.discovery_task import discover_forever
         tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))
     yield
     for task in tasks:

@@ -84,7 +84,7 @@ def _samples(alice: str) -> list[dict]:
 
 
 def _kinode(*args: str, stdin: str | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "kinode.cli", *args], input=stdin, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "kinode", *args], input=stdin, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"kinode demo: `kinode {args[0]}` failed: {done.stderr.strip()}")
     return done.stdout.strip()
@@ -93,7 +93,7 @@ def _kinode(*args: str, stdin: str | None = None) -> str:
 def _start(root: Path, name: str, *args: str) -> subprocess.Popen:
     log = open(root / f"{name}.log", "ab")
     with log:
-        return subprocess.Popen([sys.executable, "-m", "kinode.cli", *args, "--data-dir", str(root / name)],
+        return subprocess.Popen([sys.executable, "-m", "kinode", *args, "--data-dir", str(root / name)],
                                 stdout=log, stderr=log, start_new_session=True)
 
 

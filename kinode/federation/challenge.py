@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from kinode.errors import ChallengeFailed
-from kinode.problem import problem, problem_from
+from kinode.federation.problem import problem, problem_from
 from protocol import canonical
 from protocol.errors import InvalidBody, Malformed, ProtocolError
 from protocol.identity import Identity, is_did, verify_signature

@@ -8,7 +8,7 @@ import socket
 
 from aiohttp import web
 
-from kinode.app import create_app
+from kinode.federation.app import create_app
 from kinode.config import NodeConfig
 from kinode.errors import PortInUse
 from kinode.node import Node

@@ -2,9 +2,9 @@
 
 from aiohttp import web
 
-from kinode.limits import Limits
+from kinode.federation.limits import Limits
 from kinode.node import Node
-from kinode.replay_cache import ReplayCache
+from kinode.federation.replay_cache import ReplayCache
 
 NODE = web.AppKey("node", Node)
 LIMITS = web.AppKey("limits", Limits)

@@ -116,7 +116,7 @@ def _hub_identity(args, passphrase_env: str):
 
 
 def _run(args, identity, roles: tuple[str, ...]) -> int:
-    from kinode.runner import serve
+    from kinode.cli.runner import serve
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
@@ -184,5 +184,5 @@ def _status(args) -> int:
 
 
 def _demo(args) -> int:
-    from kinode.demo import run_demo
+    from kinode.cli.demo import run_demo
     return run_demo(Path(args.data_dir), args.port)

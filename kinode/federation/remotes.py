@@ -7,10 +7,10 @@ import logging
 import aiohttp
 
 from kinode.node import Node
-from kinode.sessions import Sessions
+from kinode.federation.sessions import Sessions
 from storage import peers
 
-log = logging.getLogger("kinode.remotes")
+log = logging.getLogger("kinode.federation.remotes")
 REFRESH_SECONDS = 30.0
 RETRY_SECONDS = 2.0
 

@@ -5,8 +5,8 @@ from collections import Counter
 from aiohttp import web
 
 from kinode.config import NodeConfig
-from kinode.problem import problem
-from kinode.ratelimit import RateLimiter
+from kinode.federation.problem import problem
+from kinode.federation.ratelimit import RateLimiter
 
 
 class Limits:

@@ -14,19 +14,19 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from kinode.appkeys import NODE
-from kinode.federation import read_body
-from kinode.httpsig import sign_request
+from kinode.federation.appkeys import NODE
+from kinode.federation.handlers import read_body
+from kinode.federation.httpsig import sign_request
 from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
-from kinode.sessions import Sessions
-from kinode.problem import problem_from
+from kinode.federation.sessions import Sessions
+from kinode.federation.problem import problem_from
 from protocol import sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
 from storage.sync_items import StoredItems
 from storage import outbox
 
-log = logging.getLogger("kinode.reconcile")
+log = logging.getLogger("kinode.federation.reconcile")
 MAX_ROUNDS = 64
 FETCH_CONCURRENCY = 8
 routes = web.RouteTableDef()

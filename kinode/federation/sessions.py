@@ -13,7 +13,7 @@ import ipaddress
 import aiohttp
 
 from kinode.config import NodeConfig
-from kinode.ssrf import AddressPolicy, guarded_session
+from kinode.federation.ssrf import AddressPolicy, guarded_session
 
 
 class Sessions:

@@ -6,7 +6,7 @@ import os
 import sys
 
 from kinode import __version__, keystore
-from kinode.commands import add_commands
+from kinode.cli.commands import add_commands
 from kinode.errors import EmptyPassphrase, KinodeError, PassphraseMismatch, PassphraseRequired
 from protocol.identity import Identity
 

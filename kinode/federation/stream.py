@@ -12,9 +12,9 @@ import asyncio
 
 from aiohttp import web
 
-from kinode.appkeys import NODE
-from kinode.federation import DIGITS
-from kinode.problem import problem
+from kinode.federation.appkeys import NODE
+from kinode.federation.handlers import DIGITS
+from kinode.federation.problem import problem
 from storage import listing
 
 KEEP_ALIVE_SECONDS = 15.0

@@ -2,18 +2,18 @@
 
 A participant's node publishes to the hubs it discovers; a hub federates with
 the hubs it discovers. Only peers that passed the key challenge get here
-(kinode.discovery); what they serve is then learned like any remote's.
+(kinode.federation.discovery); what they serve is then learned like any remote's.
 """
 
 import asyncio
 import logging
 
-from kinode.discovery import Discovery, Peer
+from kinode.federation.discovery import Discovery, Peer
 from kinode.node import Node, Remote
-from kinode.remotes import describe_remote
-from kinode.sessions import Sessions
+from kinode.federation.remotes import describe_remote
+from kinode.federation.sessions import Sessions
 
-log = logging.getLogger("kinode.discovery")
+log = logging.getLogger("kinode.federation.discovery")
 
 
 async def discover_forever(node: Node, sessions: Sessions) -> None:

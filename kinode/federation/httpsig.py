@@ -26,7 +26,7 @@ from typing import Mapping
 from aiohttp import web
 from yarl import URL
 
-from kinode.problem import problem, status_for
+from kinode.federation.problem import problem, status_for
 from protocol.errors import ProtocolError
 from protocol.httpsig import (
     LABEL, TAG, ReplayCache, VerifiedRequest, combine_fields, verify_request,
@@ -106,6 +106,6 @@ def verify_aiohttp_request(
 
 def signature_problem(error: ProtocolError) -> web.Response:
     """The problem+json response for a refused request signature (statuses from
-    kinode.problem), with the signature challenge on a 401."""
+    kinode.federation.problem), with the signature challenge on a 401."""
     headers = dict(CHALLENGE) if status_for(error.code) == 401 else None
     return problem(error.code, error.detail, headers=headers)

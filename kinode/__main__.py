@@ -1,0 +1,7 @@
+"""`python -m kinode`: the same entry point as the `kinode` command."""
+
+import sys
+
+from kinode.cli.entry import main
+
+sys.exit(main())
