@@ -23,7 +23,9 @@ code that `specs/protocol.md` defines::
     ├── StaleSignature         stale_signature
     ├── ReplayedSignature      replayed_signature
     ├── BadContentDigest       bad_content_digest
-    └── InvalidSyncMessage     invalid_sync_message
+    ├── InvalidSyncMessage     invalid_sync_message
+    ├── WrongReference         wrong_reference
+    └── AwaitingContext        awaiting_context (the "pending" status's code, not a refusal)
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
 """
@@ -125,6 +127,16 @@ class CategoryNotServed(ProtocolError):
 
 class NotAddressed(ProtocolError):
     code = "not_addressed"
+
+
+class WrongReference(ProtocolError):
+    """A reference names an object of the wrong type, project, root or category."""
+    code = "wrong_reference"
+
+
+class AwaitingContext(ProtocolError):
+    """Not a refusal: the objects a lifecycle object refers to are not all held yet (status "pending")."""
+    code = "awaiting_context"
 
 
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())
