@@ -19,7 +19,7 @@ from protocol import money
 from protocol.errors import InvalidBody, UnknownType
 from protocol.shapes import (
     CIPHERTEXT, DID, MEDIA_TYPE, MONEY, NONCE, OBJECT_ID, SHA256, SKILLS, SLUG, TIMESTAMP, URL,
-    WRAPPED_KEY, Enum, Int, ListOf, Obj, Text,
+    WRAPPED_KEY, Bool, Enum, Int, ListOf, Obj, Text,
 )
 
 Body = dict[str, Any]
@@ -139,17 +139,29 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         "skills": (SKILLS, O), "price": (MONEY, R), "unit": (Enum("hour", "day", "fixed"), R)}),
     _type("project", "Work the author wants done, run by a coordinator.", {
         "category": (SLUG, R), "title": (TITLE, R), "description": (DESCRIPTION, R),
-        "budget": (MONEY, R), "deadline": (TIMESTAMP, R), "coordinator": (DID, R), "skills": (SKILLS, O)},
-        rules=(_after_created("deadline"),)),
+        "budget": (MONEY, R), "deadline": (TIMESTAMP, R), "coordinator": (DID, R), "skills": (SKILLS, O),
+        "claims_per_task": (Int(1, 100), O), "claim_approval": (Bool(), O)},
+        rules=(_after_created("deadline"),),
+        notes={"claims_per_task": "how many claims hold a task at once; default 1",
+               "claim_approval": "when true, a claim holds only once the coordinator approves it "
+                                 "(an `approval`); default false"}),
     _type("task", "A microchunk of a project that a peer can claim.", {
         "project": (OBJECT_ID, R), "category": (SLUG, R), "title": (TITLE, R),
         "description": (DESCRIPTION, R), "budget": (MONEY, R), "deadline": (TIMESTAMP, R),
         "depends_on": (ListOf(OBJECT_ID, max=100), R), "claim_lease": (Int(60, 2_592_000), R),
-        "skills": (SKILLS, O)},
+        "skills": (SKILLS, O), "estimate": (Int(60, 31_536_000), O)},
         rules=(_after_created("deadline"),),
-        notes={"depends_on": "ids of tasks that must be accepted first", "claim_lease": "seconds"}),
+        notes={"depends_on": "ids of tasks that must be accepted first", "claim_lease": "seconds",
+               "estimate": "seconds of work, for the critical path; default `claim_lease`"}),
     _type("claim", "The author self-selects a task; the lease runs `claim_lease` seconds from `created_at`.", {
         "task": (OBJECT_ID, R), "project": (OBJECT_ID, R), "note": (NOTE, O)}),
+    _type("approval", "The project's coordinator lets a claim hold a task of a project with `claim_approval`.", {
+        "claim": (OBJECT_ID, R), "note": (NOTE, O)}, notes={"claim": "id of the claim approved"}),
+    _type("reopen", "The project's coordinator reopens an overdue task with a new deadline.", {
+        "task": (OBJECT_ID, R), "project": (OBJECT_ID, R), "deadline": (TIMESTAMP, R),
+        "reason": (_NON_BLANK_REASON, R)},
+        rules=(_after_created("deadline"),),
+        notes={"deadline": "the task's new deadline", "reason": "why, for the claimants and the record"}),
     _type("proposal", "A bid on a project, task or offer.", {
         "target": (OBJECT_ID, R), "category": (SLUG, R), "price": (MONEY, R),
         "message": (DESCRIPTION, R), "deliver_by": (TIMESTAMP, O)},

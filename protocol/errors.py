@@ -139,5 +139,25 @@ class AwaitingContext(ProtocolError):
     code = "awaiting_context"
 
 
+class DeadlineConflict(ProtocolError):
+    """A deadline later than one it must not pass (the project's, or a dependant's before its dependency's)."""
+    code = "deadline_conflict"
+
+
+class OverBudget(ProtocolError):
+    """A task budget above its project's budget."""
+    code = "over_budget"
+
+
+class CurrencyMismatch(ProtocolError):
+    """An amount in another currency than the one it must match (a task's budget and its project's)."""
+    code = "currency_mismatch"
+
+
+class NotOverdue(ProtocolError):
+    """A reopen signed before the task's deadline passed: only an overdue task can be reopened."""
+    code = "not_overdue"
+
+
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())
 ALL_CODES = frozenset(cls.code for cls in ALL_ERRORS)

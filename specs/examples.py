@@ -68,7 +68,12 @@ def build_examples() -> dict[str, SignedObject]:
         "description": "Design and build the landing page from the brand guide.",
         "budget": eur("1200.00"), "deadline": at + 30 * DAY, "depends_on": [],
         "claim_lease": 2 * DAY, "skills": ["html", "css"]})
-    sign(bob, "claim", {"task": task.id, "project": project.id, "note": "Can start today."})
+    claim = sign(bob, "claim", {"task": task.id, "project": project.id, "note": "Can start today."})
+    sign(alice, "approval", {"claim": claim.id, "note": "Welcome aboard."})
+    # Shape only: in context a reopen is signed after the task's deadline (section 13.2).
+    sign(alice, "reopen", {
+        "task": task.id, "project": project.id, "deadline": at + 45 * DAY,
+        "reason": "The lease lapsed without a delivery; two more weeks for a new claimant."})
     proposal = sign(bob, "proposal", {
         "target": task.id, "category": "web-design", "price": eur("1200.00"),
         "message": "Design in week one, build in weeks two and three.", "deliver_by": at + 21 * DAY})

@@ -38,11 +38,14 @@ BASE: dict[str, dict[str, Any]] = {
     "offer": {"category": "web-design", "title": "Landing page", "description": "A one-page site.",
               "skills": ["html"], "price": eur("85.00"), "unit": "hour"},
     "project": {"category": "web-design", "title": "Shop relaunch", "description": "New shop front end.",
-                "budget": eur("4000"), "deadline": LATER, "coordinator": ALICE, "skills": ["css"]},
+                "budget": eur("4000"), "deadline": LATER, "coordinator": ALICE, "skills": ["css"],
+                "claims_per_task": 2, "claim_approval": True},
     "task": {"project": ID1, "category": "web-design", "title": "Landing page", "description": "Build it.",
              "budget": eur("1200.00"), "deadline": LATER, "depends_on": [ID2], "claim_lease": 86400,
-             "skills": ["html"]},
+             "skills": ["html"], "estimate": 43200},
     "claim": {"task": ID2, "project": ID1, "note": "Starting now."},
+    "approval": {"claim": ID3, "note": "Welcome aboard."},
+    "reopen": {"task": ID2, "project": ID1, "deadline": LATER, "reason": "The claim lapsed without a delivery."},
     "proposal": {"target": ID2, "category": "web-design", "price": eur("1200.00"),
                  "message": "Three weeks.", "deliver_by": LATER},
     "contract": {"parties": [{"did": ALICE, "role": "client"}, {"did": BOB, "role": "supplier"}],
@@ -73,7 +76,8 @@ REQUIRED = {
     "offer": ["category", "title", "description", "price", "unit"],
     "project": ["category", "title", "description", "budget", "deadline", "coordinator"],
     "task": ["project", "category", "title", "description", "budget", "deadline", "depends_on", "claim_lease"],
-    "claim": ["task", "project"], "proposal": ["target", "category", "price", "message"],
+    "claim": ["task", "project"], "approval": ["claim"], "reopen": ["task", "project", "deadline", "reason"],
+    "proposal": ["target", "category", "price", "message"],
     "contract": ["parties", "scope", "terms", "price", "milestones", "deadline", "dispute_resolver"],
     "sign": ["contract"], "delivery": ["contract", "milestone", "artifact"],
     "acceptance": ["delivery", "decision"], "payment": ["contract", "milestone", "amount", "kind"],
@@ -123,6 +127,8 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ("task", "lease bounds", changed("task", claim_lease=60)),
     ("task", "lease upper bound", changed("task", claim_lease=2_592_000)),
     ("task", "no dependencies", changed("task", depends_on=[])),
+    ("project", "claim approval off", changed("project", claim_approval=False, claims_per_task=1)),
+    ("project", "claims_per_task upper bound", changed("project", claims_per_task=100)),
     ("contract", "due on deadline", changed("contract", milestones__1__due=LATER)),
     ("contract", "one milestone", changed("contract", milestones=[
         {"key": "all", "title": "All", "amount": eur("1200"), "due": LATER}])),
@@ -156,8 +162,9 @@ def _generic() -> list[Bad]:
         for field in REQUIRED[type_]:
             cases.append(Bad(type_, f"{field} missing", changed(type_, **{field: DELETE}), f"body.{field}"))
         for field in BASE[type_]:
-            # No field of any type is boolean or null, so both are always wrong.
-            cases.append(Bad(type_, f"{field} is true", changed(type_, **{field: True}), f"body.{field}"))
+            # Null is always wrong, and true for every field that is not boolean.
+            if not isinstance(BASE[type_][field], bool):
+                cases.append(Bad(type_, f"{field} is true", changed(type_, **{field: True}), f"body.{field}"))
             cases.append(Bad(type_, f"{field} is null", changed(type_, **{field: None}), f"body.{field}"))
     return cases
 
@@ -236,6 +243,15 @@ INVALID: list[Bad] = _generic() + [
     Bad("task", "deadline in the past", changed("task", deadline=1), "body.deadline", schema=False),
     Bad("proposal", "deliver_by in the past", changed("proposal", deliver_by=CREATED_AT), "body.deliver_by",
         schema=False),
+    Bad("project", "claim_approval is 1", changed("project", claim_approval=1), "body.claim_approval"),
+    Bad("project", "claim_approval is a string", changed("project", claim_approval="true"), "body.claim_approval"),
+    Bad("project", "claims_per_task 0", changed("project", claims_per_task=0), "body.claims_per_task"),
+    Bad("project", "claims_per_task 101", changed("project", claims_per_task=101), "body.claims_per_task"),
+    Bad("task", "estimate too short", changed("task", estimate=59), "body.estimate"),
+    Bad("task", "estimate is a string", changed("task", estimate="3600"), "body.estimate"),
+    Bad("reopen", "deadline at created_at", changed("reopen", deadline=CREATED_AT), "body.deadline", schema=False),
+    Bad("reopen", "blank reason", changed("reopen", reason=" "), "body.reason"),
+    Bad("approval", "claim not an id", changed("approval", claim="claim-1"), "body.claim"),
     Bad("task", "lease too short", changed("task", claim_lease=59), "body.claim_lease"),
     Bad("task", "lease too long", changed("task", claim_lease=2_592_001), "body.claim_lease"),
     Bad("task", "lease is true", changed("task", claim_lease=True), "body.claim_lease"),
