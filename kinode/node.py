@@ -36,6 +36,7 @@ class Remote:
     did: str | None = None
     categories: tuple[str, ...] | None = None  # None: not reached yet, so unknown
     roles: tuple[str, ...] = ()
+    reachable: bool | None = None  # None: not tried yet; a change is logged once, not every retry
 
     def serves(self, obj: SignedObject) -> bool:
         if self.categories is None:
@@ -134,16 +135,35 @@ class Node:
 
 
 def status_report(db) -> dict[str, Any]:
-    """What `kinode status` prints: objects by type, outbox depth, quarantine, peers' health."""
+    """What `kinode status` prints: objects by type, outbox depth, quarantine, deliveries, peers' health."""
+    waiting = _destinations(db)
     return {
         "objects": dict(db.execute("SELECT type, count(*) FROM objects GROUP BY type ORDER BY type").fetchall()),
         "objects_total": listing.count(db),
         "outbox": outbox.depth(db),
         "quarantined": len(outbox.quarantined(db, 1000)),
         "peers": [{"did": p.did, "url": p.url, "categories": list(p.categories), "roles": list(p.roles),
-                   "last_seen": p.last_seen, "failures": p.failures, "last_error": p.last_error}
+                   "last_seen": p.last_seen, "failures": max(p.failures, waiting.get(p.url, {}).get("failures", 0)),
+                   "last_error": p.last_error or waiting.get(p.url, {}).get("last_error")}
                   for p in peers.list_peers(db)],
+        "destinations": list(waiting.values()),
     }
+
+
+def _destinations(db) -> dict[str, dict[str, Any]]:
+    """Per destination: entries waiting, failed attempts of the most-tried one, its last error, next retry.
+
+    Counted from the outbox itself, so a hub that never answered (and so has
+    no peers row) still shows its failures.
+    """
+    rows = db.execute(
+        "SELECT destination, count(*), max(attempts), min(enqueued_at), min(next_attempt_at), "
+        "(SELECT last_error FROM outbox l WHERE l.destination = q.destination AND l.quarantined_at IS NULL "
+        " AND l.last_error IS NOT NULL ORDER BY l.attempts DESC, l.entry_id DESC LIMIT 1) "
+        "FROM outbox q WHERE quarantined_at IS NULL GROUP BY destination ORDER BY destination").fetchall()
+    return {dest: {"destination": dest, "waiting": count, "failures": attempts, "oldest_enqueued_at": oldest,
+                   "next_attempt_at": next_at, "last_error": error}
+            for dest, count, attempts, oldest, next_at, error in rows}
 
 
 def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]]) -> list[IngestResult]:

@@ -1,0 +1,96 @@
+"""What every command prints: human lines by default, JSON with `--json`; errors; exit codes.
+
+Exit codes (docs/cli.md repeats them; tests pin them):
+
+    0    done
+    1    runtime failure: a hub unreachable or refusing, a port in use, a disk error
+    2    bad input or usage: unknown flag, unreadable or malformed file, an object the rules refuse
+    3    identity: no key, a locked key without its passphrase, a wrong passphrase, a key already there
+    4    checked and found invalid: `kinode verify` read the file and some objects fail
+    130  interrupted (Ctrl-C)
+
+An error is one line on stderr, `kinode: SENTENCE [code]`; with `--json`
+it is `{"error": {"code": ..., "detail": ...}}` on stderr instead, so
+stdout only ever holds results.
+"""
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, Iterable
+
+from kinode.errors import KeystoreError, KinodeError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_IDENTITY = 3
+EXIT_INVALID = 4
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = {
+    EXIT_OK: "done",
+    EXIT_FAILURE: "runtime failure: a hub unreachable or refusing, a port in use, a disk error",
+    EXIT_USAGE: "bad input or usage: unknown flag, unreadable or malformed file, an object the rules refuse",
+    EXIT_IDENTITY: "identity: no key, a locked key without its passphrase, a wrong passphrase, a key already there",
+    EXIT_INVALID: "checked and found invalid: `kinode verify` read the file and some objects fail",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+class CliError(KinodeError):
+    """A command's refusal with the code that says why (a protocol code passes through unchanged)."""
+
+    code, status = "bad_input", 400
+
+    def __init__(self, detail: str, code: str | None = None, exit_code: int | None = None):
+        super().__init__(detail)
+        if code is not None:
+            self.code = code
+        self.exit_code = exit_code
+
+
+class BadInput(CliError):
+    code, status = "bad_input", 400
+
+
+class Unreachable(CliError):
+    code, status = "unreachable", 503
+
+
+def exit_code(error: KinodeError) -> int:
+    explicit = getattr(error, "exit_code", None)
+    if explicit is not None:
+        return explicit
+    if isinstance(error, KeystoreError):
+        return EXIT_IDENTITY
+    return EXIT_USAGE if 400 <= error.status < 500 else EXIT_FAILURE
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the result as JSON (for scripts)")
+
+
+def emit(args: argparse.Namespace, data: Any, human: Callable[[Any], Iterable[str]] | str | None = None) -> None:
+    """Print `data` as JSON with --json, else the lines `human(data)` gives (or `human` itself)."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    if human is None:
+        print(data)
+    elif isinstance(human, str):
+        print(human)
+    else:
+        for line in human(data):
+            print(line)
+
+
+def report_error(args: argparse.Namespace | None, code: str, detail: str) -> None:
+    if args is not None and getattr(args, "json", False):
+        print(json.dumps({"error": {"code": code, "detail": detail}}), file=sys.stderr)
+    else:
+        print(f"kinode: {detail} [{code}]", file=sys.stderr)
+
+
+def warn(text: str) -> None:
+    print(f"kinode: warning: {text}", file=sys.stderr, flush=True)
