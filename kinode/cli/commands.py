@@ -139,6 +139,7 @@ def _remote_urls(flag: str, urls: list[str]) -> tuple[str, ...]:
 
 
 def _run(args, unlock, roles: tuple[str, ...]) -> int:
+    from kinode.cli.runner import serve  # the server stack loads only for commands that serve
     is_hub = "hub" in roles
     remotes = _remote_urls("--peer" if is_hub else "--hub", args.peer if is_hub else args.hub)
     identity = unlock(args.data_dir)
@@ -156,6 +157,7 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
         peers=remotes if is_hub else (), discover=args.discover, public_url=args.public_url,
         reconcile_interval=getattr(args, "reconcile_interval", 30.0),
         verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args))
+    from kinode.cli.runner import serve  # the server's imports only when one starts
     asyncio.run(serve(config, identity, ui_port=None if args.no_ui else args.ui_port))
     return 0
 
