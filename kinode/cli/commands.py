@@ -139,7 +139,6 @@ def _remote_urls(flag: str, urls: list[str]) -> tuple[str, ...]:
 
 
 def _run(args, unlock, roles: tuple[str, ...]) -> int:
-    from kinode.cli.runner import serve  # the server stack loads only for commands that serve
     is_hub = "hub" in roles
     remotes = _remote_urls("--peer" if is_hub else "--hub", args.peer if is_hub else args.hub)
     identity = unlock(args.data_dir)
