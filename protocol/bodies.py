@@ -83,6 +83,14 @@ def _confirms_iff_confirmed(body: Body, created_at: int, author: str | None) -> 
         raise InvalidBody("body.confirms: only a payment of kind confirmed names the payment it confirms")
 
 
+def _award_iff_split(body: Body, created_at: int, author: str | None) -> None:
+    split = body["outcome"] == "split"
+    if split and "award" not in body:
+        raise InvalidBody("body.award: required when outcome is split (what the client owes the supplier)")
+    if not split and "award" in body:
+        raise InvalidBody("body.award: only a ruling of outcome split names an award")
+
+
 def _successor_differs(body: Body, created_at: int, author: str | None) -> None:
     if body["successor"] == author:
         raise InvalidBody("body.successor: a key cannot be its own successor (it equals the author)")
@@ -110,6 +118,8 @@ _REASON_SCHEMA = {"if": {"required": ["decision"], "properties": {"decision": {"
                   "then": {"required": ["reason"], "properties": {"reason": _NON_BLANK_REASON.schema({})}}}
 _CONFIRMS_SCHEMA = {"if": {"required": ["kind"], "properties": {"kind": {"const": "confirmed"}}},
                     "then": {"required": ["confirms"]}, "else": {"not": {"required": ["confirms"]}}}
+_AWARD_SCHEMA = {"if": {"required": ["outcome"], "properties": {"outcome": {"const": "split"}}},
+                 "then": {"required": ["award"]}, "else": {"not": {"required": ["award"]}}}
 
 
 def _type(name: str, purpose: str, members: dict[str, tuple[Any, bool]],
@@ -174,20 +184,25 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         "milestones": (ListOf(Obj({"key": (SLUG, R), "title": (TITLE, R), "amount": (MONEY, R),
                                    "due": (TIMESTAMP, R)}), 1, 50, distinct="key"), R),
         "deadline": (TIMESTAMP, R), "dispute_resolver": (DID, R),
-        "hub_fee": (Obj({"hub": (DID, R), "bps": (Int(0, 10_000), R)}), O), "category": (SLUG, O)},
+        "hub_fee": (Obj({"hub": (DID, R), "bps": (Int(0, 10_000), R)}), O), "category": (SLUG, O),
+        "supersedes": (OBJECT_ID, O), "auto_accept": (Int(60, 31_536_000), O)},
         rules=(_after_created("deadline"),
                Rule("Every milestone's `amount` MUST be in the price's currency, its `due` MUST be later "
                     "than `created_at` and not later than `deadline`, and the amounts MUST add up to "
                     "the price exactly.", _milestones_fit)),
         notes={"parties[].role": 'usually "client", "supplier", "coordinator" or "resolver"',
                "scope": "ids of the projects, tasks, offers or proposals covered",
-               "hub_fee.bps": "the hub's fee in basis points of the price"}),
+               "hub_fee.bps": "the hub's fee in basis points of the price",
+               "supersedes": "id of the contract this one amends (replaces once in force)",
+               "auto_accept": "seconds of silence after a delivery that count as its acceptance; "
+                              "default 604800 (7 days)"}),
     _type("sign", "The author, a party, accepts a contract.", {"contract": (OBJECT_ID, R)}),
     _type("delivery", "The author delivers a milestone: an artifact by digest and location.", {
         "contract": (OBJECT_ID, R), "milestone": (SLUG, R),
         "artifact": (Obj({"sha256": (SHA256, R), "location": (URL, R), "size": (Int(), O),
-                          "media_type": (MEDIA_TYPE, O)}), R)},
-        notes={"milestone": "a milestone `key` of the contract", "artifact.size": "bytes"}),
+                          "media_type": (MEDIA_TYPE, O)}), R), "manifest": (SHA256, O)},
+        notes={"milestone": "a milestone `key` of the contract", "artifact.size": "bytes",
+               "manifest": "the project's recombination manifest hash this delivery was built from"}),
     _type("acceptance", "The author accepts or rejects a delivery.", {
         "delivery": (OBJECT_ID, R), "decision": (Enum("accept", "reject"), R), "reason": (NOTE, O)},
         rules=(Rule('`reason` MUST be present and not blank when `decision` is "reject".',
@@ -201,6 +216,18 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         notes={"milestone": "a milestone `key` of the contract",
                "confirms": "id of the payment of kind sent that this confirms",
                "reference": "e.g. a bank transfer reference"}),
+    _type("dispute", "The author, a party, asks the contract's dispute resolver to rule.", {
+        "contract": (OBJECT_ID, R), "resolver": (DID, R), "milestone": (SLUG, O), "reason": (DESCRIPTION, R)},
+        notes={"resolver": "the contract's `dispute_resolver`",
+               "milestone": "a milestone `key` of the contract; absent: the whole contract"}),
+    _type("ruling", "The dispute resolver settles a dispute; the earliest ruling closes it.", {
+        "dispute": (OBJECT_ID, R), "contract": (OBJECT_ID, R),
+        "outcome": (Enum("for_client", "for_supplier", "split"), R), "award": (MONEY, O),
+        "reason": (DESCRIPTION, R)},
+        rules=(Rule('`award` MUST be present when `outcome` is "split" and MUST be absent otherwise.',
+                    _award_iff_split, _AWARD_SCHEMA),),
+        notes={"contract": "the dispute's contract",
+               "award": "what the client owes the supplier for what the dispute covers"}),
     _type("review", "The author rates another party of a completed contract.", {
         "contract": (OBJECT_ID, R), "subject": (DID, R), "rating": (Int(1, 5), R),
         "text": (Text(5000), O)}, notes={"subject": "another party of the contract"}),

@@ -159,5 +159,15 @@ class NotOverdue(ProtocolError):
     code = "not_overdue"
 
 
+class UnknownMilestone(ProtocolError):
+    """A delivery, payment or dispute names a milestone key the contract does not have."""
+    code = "unknown_milestone"
+
+
+class AmountMismatch(ProtocolError):
+    """A payment's amount is not the milestone's, or a ruling awards more than the dispute covers."""
+    code = "amount_mismatch"
+
+
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())
 ALL_CODES = frozenset(cls.code for cls in ALL_ERRORS)

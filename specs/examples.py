@@ -98,6 +98,12 @@ def build_examples() -> dict[str, SignedObject]:
     sign(alice, "payment", {
         "contract": contract.id, "milestone": "design", "amount": eur("400.00"), "kind": "sent",
         "reference": "SEPA 2026-01-08 KI-DESIGN"})
+    dispute = sign(alice, "dispute", {
+        "contract": contract.id, "resolver": carol.did, "milestone": "build",
+        "reason": "The finished page fails the accessibility checks the terms require."})
+    sign(carol, "ruling", {
+        "dispute": dispute.id, "contract": contract.id, "outcome": "split", "award": eur("600.00"),
+        "reason": "Two of the eight checks fail; bob keeps three quarters of the build milestone."})
     sign(alice, "review", {
         "contract": contract.id, "subject": bob.did, "rating": 5, "text": "Clear, early, thorough."})
     sign(bob, "retract", {"target": offer.id, "reason": "Fully booked until March."})

@@ -61,6 +61,9 @@ BASE: dict[str, dict[str, Any]] = {
     "acceptance": {"delivery": ID1, "decision": "reject", "reason": "Missing the footer."},
     "payment": {"contract": ID1, "milestone": "design", "amount": eur("400.00"), "kind": "confirmed",
                 "confirms": ID2, "reference": "SEPA 123"},
+    "dispute": {"contract": ID1, "resolver": CAROL, "milestone": "build", "reason": "The page fails the checks."},
+    "ruling": {"dispute": ID2, "contract": ID1, "outcome": "split", "award": eur("600.00"),
+               "reason": "Two checks fail."},
     "review": {"contract": ID1, "subject": BOB, "rating": 5, "text": "Great."},
     "retract": {"target": ID1, "reason": "Booked out."},
     "key_rotation": {"successor": BOB},
@@ -81,6 +84,7 @@ REQUIRED = {
     "contract": ["parties", "scope", "terms", "price", "milestones", "deadline", "dispute_resolver"],
     "sign": ["contract"], "delivery": ["contract", "milestone", "artifact"],
     "acceptance": ["delivery", "decision"], "payment": ["contract", "milestone", "amount", "kind"],
+    "dispute": ["contract", "resolver", "reason"], "ruling": ["dispute", "contract", "outcome", "reason"],
     "review": ["contract", "subject", "rating"], "retract": ["target"], "key_rotation": ["successor"],
     "message": ["recipients", "nonce", "ciphertext"],
 }
@@ -107,7 +111,7 @@ def minimal(type_: str) -> dict[str, Any]:
 
 VALID: list[tuple[str, str, dict[str, Any]]] = [
     *((t, "full", BASE[t]) for t in BASE),
-    *((t, "required only", minimal(t)) for t in BASE if t not in ("acceptance", "payment")),
+    *((t, "required only", minimal(t)) for t in BASE if t not in ("acceptance", "payment", "ruling")),
     *((t, "unknown member kept", {**BASE[t], "x_future": {"anything": [1, None, True]}}) for t in BASE),
     ("offer", "JPY has no fraction", changed("offer", price={"amount": "12000", "currency": "JPY"})),
     ("offer", "KWD has three", changed("offer", price={"amount": "1.250", "currency": "KWD"})),
@@ -136,6 +140,9 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ("contract", "fee bounds", changed("contract", hub_fee={"hub": ALICE, "bps": 10000})),
     ("acceptance", "accept without reason", {"delivery": ID1, "decision": "accept"}),
     ("payment", "sent without confirms", changed("payment", kind="sent", confirms=DELETE)),
+    ("ruling", "for the client without award", changed("ruling", outcome="for_client", award=DELETE)),
+    ("contract", "amendment with auto-accept", changed("contract", supersedes=ID3, auto_accept=60)),
+    ("delivery", "with a manifest", changed("delivery", manifest=ID2)),
     ("review", "lowest rating", changed("review", rating=1)),
     ("delivery", "empty artifact", changed("delivery", artifact__size=0)),
     ("message", "ciphertext three-char tail", changed("message", ciphertext="AAAAAAAAAAAAAAAAAAAAAAAAAAE")),
@@ -305,6 +312,15 @@ INVALID: list[Bad] = _generic() + [
     Bad("payment", "confirmed without confirms", changed("payment", confirms=DELETE), "body.confirms"),
     Bad("payment", "sent with confirms", changed("payment", kind="sent"), "body.confirms"),
     Bad("payment", "reference with newline", changed("payment", reference="a\nb"), "body.reference"),
+    # dispute, ruling and the contract's lifecycle fields
+    Bad("dispute", "blank reason", changed("dispute", reason=" "), "body.reason"),
+    Bad("dispute", "resolver not a did", changed("dispute", resolver="carol"), "body.resolver"),
+    Bad("ruling", "split without award", changed("ruling", award=DELETE), "body.award"),
+    Bad("ruling", "award for the supplier", changed("ruling", outcome="for_supplier"), "body.award"),
+    Bad("ruling", "outcome unknown", changed("ruling", outcome="draw"), "body.outcome"),
+    Bad("contract", "auto_accept under a minute", changed("contract", auto_accept=59), "body.auto_accept"),
+    Bad("contract", "supersedes not an id", changed("contract", supersedes="c1"), "body.supersedes"),
+    Bad("delivery", "manifest not a digest", changed("delivery", manifest="ab"), "body.manifest"),
     # message
     Bad("message", "no recipients", changed("message", recipients=[]), "body.recipients"),
     Bad("message", "recipient twice", changed("message", recipients__1__to=ALICE), "body.recipients", schema=False),

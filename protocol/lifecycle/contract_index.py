@@ -1,0 +1,85 @@
+"""One pass over a set of objects that the contract fold then reads by reference.
+
+The fold asks "which signs name this contract", "which acceptances name this
+delivery"; answering by scanning the set each time would make a participant
+with a thousand contracts cost a million steps. `index_objects` files every
+object under the id it refers to, once.
+
+Retraction is applied here, per type (spec section 13.4): a retracted
+object of a withdrawable type (review, proposal, claim, task, ...) is left
+out as if it had never arrived, which is what storage does by hiding it;
+retracts of contracts and signs are kept for the fold to weigh (they count
+only before the contract is in force); retracts of deliveries, acceptances,
+payments, disputes and rulings are void: those objects are final.
+"""
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from protocol.envelope import SignedObject
+
+RETRACT_WEIGHED = frozenset({"contract", "sign"})
+"""Types whose retract the contract fold weighs against the time the contract came into force."""
+FINAL_LIFECYCLE_TYPES = frozenset({"delivery", "acceptance", "payment", "dispute", "ruling"})
+"""Types no retract can withdraw: others have acted on them."""
+
+# type -> the body member naming the object it is filed under
+_FILED_UNDER = {"sign": "contract", "delivery": "contract", "payment": "contract", "dispute": "contract",
+                "review": "contract", "acceptance": "delivery", "ruling": "dispute"}
+
+
+@dataclass(frozen=True)
+class Index:
+    """Objects by id, by (referenced id, type), retracts by target, amendments by the contract they amend."""
+
+    by_id: Mapping[str, SignedObject]
+    under: Mapping[tuple[str, str], tuple[SignedObject, ...]]
+    retracts: Mapping[str, tuple[SignedObject, ...]]
+    amendments: Mapping[str, tuple[SignedObject, ...]]
+
+    def named(self, ref_id: str, type_: str) -> tuple[SignedObject, ...]:
+        """The objects of `type_` filed under `ref_id` (a payment confirmation is filed under "confirms")."""
+        return self.under.get((ref_id, type_), ())
+
+    def retracted_by_author(self, obj: SignedObject) -> int | None:
+        """The earliest `created_at` of a retract of `obj` by its own author, or None."""
+        times = [r.created_at for r in self.retracts.get(obj.id, ()) if r.author == obj.author]
+        return min(times) if times else None
+
+    def contracts(self) -> list[SignedObject]:
+        return [obj for obj in self.by_id.values() if obj.type == "contract"]
+
+
+def index_objects(objects: Iterable[SignedObject]) -> Index:
+    """File `objects` (any mix of types; duplicates by id collapse) for the contract fold."""
+    unique = {obj.id: obj for obj in objects}
+    retracts: dict[str, list[SignedObject]] = {}
+    for obj in unique.values():
+        if obj.type == "retract":
+            retracts.setdefault(obj.body["target"], []).append(obj)
+    by_id: dict[str, SignedObject] = {}
+    under: dict[tuple[str, str], list[SignedObject]] = {}
+    amendments: dict[str, list[SignedObject]] = {}
+    for obj in unique.values():
+        if obj.id in retracts and _withdrawn(obj, retracts[obj.id]):
+            continue
+        by_id[obj.id] = obj
+        member = _FILED_UNDER.get(obj.type)
+        if member is not None:
+            under.setdefault((obj.body[member], obj.type), []).append(obj)
+        if obj.type == "payment" and "confirms" in obj.body:
+            under.setdefault((obj.body["confirms"], "confirms"), []).append(obj)
+        elif obj.type == "contract" and "supersedes" in obj.body:
+            amendments.setdefault(obj.body["supersedes"], []).append(obj)
+    return Index(by_id, _frozen(under), _frozen(retracts), _frozen(amendments))
+
+
+def _withdrawn(obj: SignedObject, retracts: list[SignedObject]) -> bool:
+    if obj.type in RETRACT_WEIGHED or obj.type in FINAL_LIFECYCLE_TYPES or obj.type in ("retract", "key_rotation"):
+        return False
+    return any(r.author == obj.author for r in retracts)
+
+
+def _frozen(groups: dict) -> dict:
+    # Sorted by the fold's tie-break so every reader sees one order, whatever the input order.
+    return {key: tuple(sorted(items, key=lambda o: (o.created_at, o.id))) for key, items in groups.items()}

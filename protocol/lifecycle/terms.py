@@ -1,0 +1,35 @@
+"""What a contract body says, read the same way by the checks and the folds."""
+
+from typing import Any, Mapping
+
+from protocol.envelope import SignedObject
+
+CLIENT_ROLES = frozenset({"client", "coordinator"})
+"""Roles that accept or reject deliveries and record payments sent."""
+SUPPLIER_ROLES = frozenset({"supplier"})
+"""Roles that deliver and confirm payments received."""
+AUTO_ACCEPT_DEFAULT = 604_800
+"""Seconds of silence after a delivery that count as its acceptance when a contract names none (7 days)."""
+
+
+def parties(contract: SignedObject) -> dict[str, str]:
+    """did -> role of every party (dids are distinct: the body rules say so)."""
+    return {party["did"]: party["role"] for party in contract.body["parties"]}
+
+
+def milestone(contract: SignedObject, key: str | None) -> Mapping[str, Any] | None:
+    """The milestone of `contract` with this key, or None."""
+    for item in contract.body["milestones"]:
+        if item["key"] == key:
+            return item
+    return None
+
+
+def auto_accept(contract: SignedObject) -> int:
+    value = contract.body.get("auto_accept")
+    return value if isinstance(value, int) else AUTO_ACCEPT_DEFAULT
+
+
+def order(obj: SignedObject) -> tuple[int, str]:
+    """The tie-break of every lifecycle fold: earlier `created_at`, then lower id."""
+    return (obj.created_at, obj.id)
