@@ -34,15 +34,30 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def serve(config: NodeConfig, identity: Identity) -> None:
-    """Run until SIGINT or SIGTERM; then finish in-flight work and close the store."""
+UI_HOST = "127.0.0.1"  # the web UI never listens beyond loopback, whatever --host says
+
+
+async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = None) -> None:
+    """Run until SIGINT or SIGTERM; then finish in-flight work and close the store.
+
+    With `ui_port` (0: any free port) the web UI runs on its own loopback port and
+    its login URL is printed on the line after the listening line.
+    """
     sock = bind(config.host, config.port)
+    ui_sock = bind(UI_HOST, ui_port) if ui_port is not None else None
     config = dataclasses.replace(config, port=sock.getsockname()[1])
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.db_path)
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
     runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False, shutdown_timeout=5)
+    ui_runner, ui_line = None, ""
+    if ui_sock is not None:
+        from web_ui.app import create_app as create_ui
+        from web_ui.security import Guard
+        guard = Guard(f"{UI_HOST}:{ui_sock.getsockname()[1]}")
+        ui_runner = web.AppRunner(create_ui(node, guard), access_log=None, handle_signals=False, shutdown_timeout=2)
+        ui_line = f"\nweb UI: open {guard.login_url}"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -50,13 +65,19 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
     try:
         await runner.setup()
         await web.SockSite(runner, sock).start()
+        if ui_runner is not None:
+            await ui_runner.setup()
+            await web.SockSite(ui_runner, ui_sock).start()
         role = "hub" if config.is_hub else "node"
         categories = f" for {', '.join(config.categories)}" if config.categories else ""
-        print(f"kinode {role} {identity.did}{categories} listening on {config.url}", flush=True)
+        # One write for both lines: a reader may close the pipe after the first.
+        print(f"kinode {role} {identity.did}{categories} listening on {config.url}{ui_line}", flush=True)
         log.info("ready: %s %s on %s", role, identity.did, config.url)
         await stop.wait()
         log.info("stopping")
     finally:
+        if ui_runner is not None:
+            await ui_runner.cleanup()
         await runner.cleanup()
         verifier.close()
         store.close()

@@ -1,0 +1,56 @@
+"""The local web UI: `create_app(node, guard) -> web.Application`, served on its own loopback port.
+
+It runs in the node's process next to the federation app and calls the
+service layer (`kinode.node.Node`, `kinode.overview`); it never touches
+storage. Every request passes the guard (web_ui.security).
+"""
+
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from kinode.node import Node
+from web_ui import events, login, participant, security
+from web_ui.appkeys import CLIENT, NODE
+from web_ui.render import render
+from web_ui.security import GUARD, Guard
+
+STATIC = Path(__file__).parent / "static"
+MAX_FORM_BYTES = 1024 * 1024  # forms are small; uploads have their own limit where they land
+
+
+def create_app(node: Node, guard: Guard) -> web.Application:
+    app = web.Application(middlewares=[security.guard_middleware, _pages_for_errors],
+                          client_max_size=MAX_FORM_BYTES)
+    app[NODE], app[GUARD] = node, guard
+    app.router.add_get("/login", login.login)
+    app.router.add_post("/login", login.login)
+    app.router.add_post("/logout", login.logout)
+    app.router.add_get("/events", events.stream)
+    app.router.add_static("/static", STATIC, append_version=False)
+    app.add_routes(participant.routes)
+    if node.config.is_hub:
+        from web_ui import hub
+        app.add_routes(hub.routes)
+    app.cleanup_ctx.append(_client)
+    return app
+
+
+async def _client(app: web.Application):
+    # Only the operator's own --hub URLs are fetched, so no SSRF guard is needed here.
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        app[CLIENT] = session
+        yield
+
+
+@web.middleware
+async def _pages_for_errors(request: web.Request, handler) -> web.StreamResponse:
+    """A 404 or 413 is a page with a sentence, never aiohttp's bare text or a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return render(request, "missing.html", status=404, what=f"There is no page at {request.path}.")
+    except web.HTTPRequestEntityTooLarge:
+        return render(request, "missing.html", status=413,
+                      what=f"That was too large: the limit is {request.client_max_size // 1024} KiB.")

@@ -1,0 +1,119 @@
+"""A participant's pages: dashboard, profile, publishing an offer, finding work, a listing, delivery.
+
+Handlers stay thin: read the form, call the service layer (`Node.publish`,
+`kinode.overview`), render or redirect (POST, then 303 to a GET page).
+"""
+
+from aiohttp import web
+
+from kinode import overview
+from protocol.envelope import is_object_id
+from protocol.errors import ProtocolError
+from web_ui import forms
+from web_ui.appkeys import CLIENT, NODE
+from web_ui.render import render
+
+routes = web.RouteTableDef()
+SEARCH_FIELDS = ("q", "category", "type", "currency", "min_price", "max_price")
+SEARCH_TYPES = ("offer", "project", "task", "profile")
+RECENT_MINE = 20
+
+
+@routes.get("/")
+async def dashboard(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    mine = await overview.mine(node, limit=RECENT_MINE)
+    counts = await overview.counts(node)
+    profile = await overview.profile(node)
+    offers = [i for i in mine if i.type == "offer"]
+    waiting = [d for d in await overview.deliveries(node, limit=RECENT_MINE) if d.rejected or d.waiting]
+    return render(request, "dashboard.html", mine=mine, offers=offers, counts=counts, profile=profile,
+                  waiting=waiting, total=sum(counts.values()))
+
+
+@routes.get("/profile")
+async def profile_page(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    current = await overview.profile(node)
+    values = forms.profile_values(current.body if current else {})
+    return render(request, "profile.html", values=values, errors={}, current=current,
+                  saved=request.query.get("saved") == "1")
+
+
+@routes.post("/profile")
+async def publish_profile(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    body = forms.profile_body(form)
+    try:
+        await request.app[NODE].publish("profile", body)
+    except ProtocolError as error:
+        return render(request, "profile.html", status=422, values=forms.profile_values(body),
+                      errors=forms.field_errors(error, forms.PROFILE_FIELDS), current=None, saved=False)
+    raise web.HTTPSeeOther("/profile?saved=1")
+
+
+@routes.get("/offers/new")
+async def new_offer(request: web.Request) -> web.Response:
+    return render(request, "offer_form.html", values=forms.offer_values({}), errors={})
+
+
+@routes.post("/offers")
+async def publish_offer(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    body = forms.offer_body(form)
+    try:
+        obj, _ = await request.app[NODE].publish("offer", body)
+    except ProtocolError as error:
+        return render(request, "offer_form.html", status=422, values=forms.offer_values(body),
+                      errors=forms.field_errors(error, forms.OFFER_FIELDS))
+    raise web.HTTPSeeOther(f"/objects/{obj.id}?published=1")
+
+
+@routes.get("/find")
+async def find_work(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    values = {k: request.query.get(k, "").strip() for k in SEARCH_FIELDS}
+    params = {k: v for k, v in values.items() if v}
+    if values["type"] and values["type"] not in SEARCH_TYPES:
+        params.pop("type")
+    answers = []
+    asked = bool(request.query)
+    if asked:
+        params["limit"] = "20"
+        if node.config.is_hub:
+            found, _ = await overview.search_local(node, **{k: v for k, v in params.items() if k != "limit"})
+            answers = [overview.HubAnswer("this hub", [overview.Found(i, "this hub", True) for i in found])]
+        else:
+            answers = await overview.search_hubs(node, request.app[CLIENT], params)
+    return render(request, "find.html", values=values, answers=answers, asked=asked, types=SEARCH_TYPES,
+                  hubs=len(node.remotes))
+
+
+@routes.get("/objects/{id}")
+async def listing_page(request: web.Request) -> web.Response:
+    node, client = request.app[NODE], request.app[CLIENT]
+    object_id = request.match_info["id"]
+    if not is_object_id(object_id):
+        return render(request, "missing.html", status=404, what="That is not an object id (64 hex digits).")
+    found = await overview.fetch(node, client, object_id)
+    if found is None:
+        return render(request, "missing.html", status=404,
+                      what="Neither this node nor its hubs hold that object (it may be retracted).")
+    author = found.item.author
+    profile = await overview.author_profile(node, client, author)
+    endorsements = await overview.endorsements(node, client, author)
+    return render(request, "listing.html", found=found, obj=found.item, profile=profile,
+                  endorsements=endorsements, published=request.query.get("published") == "1")
+
+
+@routes.get("/delivery")
+async def delivery(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    return render(request, "delivery.html", remotes=await overview.remotes(node),
+                  deliveries=await overview.deliveries(node, limit=100))
+
+
+@routes.get("/settings")
+async def settings(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    return render(request, "settings.html", config=node.config, remotes=await overview.remotes(node))
