@@ -68,10 +68,19 @@ class ContractWork:
 
 
 def contract_work(objects: Iterable[SignedObject], now: int) -> dict[str, ContractWork]:
-    """The ContractWork of every contract among `objects`, from the contract fold."""
-    from protocol.lifecycle import contracts  # helper B's module; imported late: it imports nothing of ours
+    """The ContractWork of every contract among `objects`, from the contract fold (`contracts.contract_views`)."""
+    from protocol.lifecycle.contracts import contract_views  # late: the contract fold never imports this module
 
-    return contracts.project_contract_work(list(objects), now)
+    work = {}
+    for view in contract_views(objects, now).values():
+        live = view.in_force or view.status == "completed"
+        work[view.id] = ContractWork(view.id, view.created_at, tuple(view.scope), view.in_force_at if live else None,
+                                     tuple(MilestoneWork(m.key, m.due, m.state in _DELIVERED, m.accepted_at,
+                                                         m.accepted_delivery, m.sha256) for m in view.milestones))
+    return work
+
+
+_DELIVERED = frozenset({"delivered", "accepted", "completed"})
 
 
 # --- the view --------------------------------------------------------------
