@@ -5,6 +5,7 @@ and (later) the web UI call these methods; none of them touch storage
 directly for writes.
 """
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
@@ -18,11 +19,14 @@ from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
-from storage import listing, outbox, peers
+from protocol.message import MESSAGE_TYPE, open_object
+from storage import lineage, listing, mailbox, outbox, peers
 from storage.ingest import IngestResult
 from storage.objects import store_verified
 from storage.store import Store
 
+MAILBOX_TTL = 30 * 24 * 3600  # a hub holds a message this long for a recipient who never fetches it
+log = logging.getLogger("kinode.node")
 GOSSIP = "@gossip"
 """Outbox pseudo-destination: 'every remote that serves this object', expanded
 at delivery time, so a hub learned (or a CLI publish made) later still gets it."""
@@ -38,10 +42,13 @@ class Remote:
     roles: tuple[str, ...] = ()
     reachable: bool | None = None  # None: not tried yet; a change is logged once, not every retry
 
-    def serves(self, obj: SignedObject) -> bool:
+    def serves(self, obj: SignedObject, category: str | None = None) -> bool:
+        """Whether this remote takes `obj`, filed under `category` (its inherited one, when known)."""
         if self.categories is None:
             return True
-        return admit(obj, hub_categories=self.categories) is None
+        if obj.type == MESSAGE_TYPE:  # a hub holds messages in its mailbox; hubs do not forward them
+            return "hub" in self.roles
+        return admit(obj, hub_categories=self.categories, category=category) is None
 
 
 class Node:
@@ -102,25 +109,44 @@ class Node:
         """
         now = self.now()
         checked = await self.verifier.validate(items, now)
-        referenced = await self.store.read(listing.held_ids, _references(checked)) if not self.config.is_hub else set()
-        admitted = [self._admit(item, referenced) for item in checked]
-        routes = self._routes(admitted, source) if self.config.is_hub else {}
-        results = await self.store.write(_store_routed, admitted, now, routes)
+        is_hub = self.config.is_hub
+        referenced = await self.store.read(listing.held_ids, _references(checked)) if not is_hub else set()
+        # A lifecycle object is filed under its root listing's category (spec section 13).
+        categories = await self.store.read(lineage.inherited_categories, checked) if is_hub else {}
+        admitted = [self._admit(item, referenced, categories) for item in checked]
+        routes = self._routes(admitted, source, categories) if is_hub else {}
+        results = await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None)
         if any(r.status == "accepted" for r in results):
             self.changes.notify()
+        if not is_hub:
+            await self._open_messages(admitted, results, now)
         return results
 
-    def _routes(self, admitted: list, source: str | None) -> dict[str, list[str]]:
-        """Object id -> the remotes a hub forwards it to."""
-        remotes = [r for r in self.remotes.values() if source is None or r.did != source]
-        return {item.id: [r.url for r in remotes if r.serves(item)]
-                for item in admitted if isinstance(item, SignedObject)}
+    async def _open_messages(self, admitted: list, results: list[IngestResult], now: int) -> None:
+        """Take in the object sealed in each newly accepted message addressed to this node's owner."""
+        accepted = {r.id for r in results if r.status == "accepted"}
+        inner = []
+        for item in admitted:
+            if isinstance(item, SignedObject) and item.type == MESSAGE_TYPE and item.id in accepted:
+                try:
+                    inner.append(open_object(self.identity, item, now).wire)
+                except ProtocolError as error:  # not for us after all, or tampered: the message stays, unread
+                    log.info("message %s does not open: %s [%s]", item.id, error.detail, error.code)
+        if inner:
+            await self.receive(inner)
 
-    def _admit(self, item: SignedObject | ProtocolError, referenced: set[str]) -> SignedObject | ProtocolError:
+    def _routes(self, admitted: list, source: str | None, categories: dict[str, str | None]) -> dict[str, list[str]]:
+        """Object id -> the remotes a hub forwards it to (messages stay in this hub's mailbox)."""
+        remotes = [r for r in self.remotes.values() if source is None or r.did != source]
+        return {item.id: [r.url for r in remotes if r.serves(item, categories.get(item.id))]
+                for item in admitted if isinstance(item, SignedObject) and item.type != MESSAGE_TYPE}
+
+    def _admit(self, item: SignedObject | ProtocolError, referenced: set[str],
+               categories: dict[str, str | None]) -> SignedObject | ProtocolError:
         if not isinstance(item, SignedObject):
             return item
         if self.config.is_hub:
-            error = admit(item, hub_categories=self.config.categories)
+            error = admit(item, hub_categories=self.config.categories, category=categories.get(item.id))
         else:
             error = admit(item, owner=self.did, held=referenced)
         if error is not None:
@@ -166,12 +192,22 @@ def _destinations(db) -> dict[str, dict[str, Any]]:
             for dest, count, attempts, oldest, next_at, error in rows}
 
 
-def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]]) -> list[IngestResult]:
+def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]],
+                  mailbox_ttl: int | None = None) -> list[IngestResult]:
+    if mailbox_ttl is not None and any(isinstance(o, SignedObject) and o.type == MESSAGE_TYPE for o in admitted):
+        return _store_with_mailbox(db, admitted, now, routes, mailbox_ttl)
     results = store_verified(db, admitted, now)
     for result in results:
         if result.status == "accepted" and routes.get(result.id):
             outbox.enqueue(db, result.id, routes[result.id], now)
     return results
+
+
+def _store_with_mailbox(db, admitted: list, now: int, routes: dict[str, list[str]], ttl: int) -> list[IngestResult]:
+    """A hub holds messages in its mailbox (not in `objects`); the rest is stored as usual, answers in order."""
+    is_message = [isinstance(o, SignedObject) and o.type == MESSAGE_TYPE for o in admitted]
+    stored = iter(_store_routed(db, [o for o, m in zip(admitted, is_message) if not m], now, routes))
+    return [mailbox.deposit(db, o, now, ttl) if m else next(stored) for o, m in zip(admitted, is_message)]
 
 
 def _references(checked: Iterable[object]) -> list[str]:

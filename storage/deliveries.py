@@ -41,11 +41,10 @@ def plan(db: Database, object_id: str, routes: list[tuple[str, str]], now: int) 
 
 def settle(db: Database, object_id: str, destination: str, state: str, now: int,
            code: str | None = None, detail: str | None = None) -> None:
-    db.execute(
-        "INSERT INTO deliveries(object_id, destination, name, state, code, detail, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(object_id, destination) DO UPDATE SET "
-        "state = excluded.state, code = excluded.code, detail = excluded.detail, updated_at = excluded.updated_at",
-        [object_id, destination, destination, state, code, detail, now])
+    """Record what a destination made of an object. Only planned routes are logged:
+    a hub forwarding others' objects to its peers keeps no log of them."""
+    db.execute("UPDATE deliveries SET state = ?, code = ?, detail = ?, updated_at = ? "
+               "WHERE object_id = ? AND destination = ?", [state, code, detail, now, object_id, destination])
 
 
 def of(db: Database, object_ids: list[str]) -> dict[str, list[Destination]]:

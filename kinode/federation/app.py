@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 
 from kinode.federation import handlers as federation
-from kinode.federation import stream
+from kinode.federation import mailbox, stream, work_routes
 from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
@@ -36,9 +36,11 @@ def create_app(node: Node) -> web.Application:
     app.add_routes(federation.routes)
     stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
+    app.add_routes(work_routes.routes)
     if node.config.is_hub:
         from kinode.federation import reconcile
         app.add_routes(reconcile.routes)
+        app.add_routes(mailbox.routes)
     app.cleanup_ctx.append(_client_session)
     app.cleanup_ctx.append(_background)
     return app
@@ -92,6 +94,9 @@ async def _background(app: web.Application):
     if node.config.is_hub:
         from kinode.federation.reconcile import reconcile_forever
         tasks.append(asyncio.create_task(reconcile_forever(node, sessions), name="reconcile"))
+        tasks.append(asyncio.create_task(mailbox.expire_forever(node), name="mailbox-expiry"))
+    else:
+        tasks.append(asyncio.create_task(mailbox.fetch_forever(node, sessions), name="mailbox"))
     if node.config.discover:
         from kinode.federation.discovery_task import discover_forever
         tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))
