@@ -108,7 +108,34 @@ CREATE TABLE mailbox (
 CREATE INDEX mailbox_by_expiry ON mailbox(expires_at);
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER, _V5_ROUTING)
+_V6_PENDING = """
+-- lifecycle objects whose references are not all held yet (storage.pending; bounded in count and age)
+CREATE TABLE pending (
+    seq INTEGER PRIMARY KEY,            -- arrival order: the oldest is evicted first
+    id TEXT NOT NULL UNIQUE,
+    received_at INTEGER NOT NULL,
+    forward TEXT NOT NULL DEFAULT '[]', -- JSON array: the outbox destinations it was stored with
+    wire BLOB NOT NULL
+);
+CREATE INDEX pending_by_received ON pending(received_at);
+-- which held-to-be id each pending object waits for
+CREATE TABLE pending_needs (
+    needed TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (needed, id)
+) WITHOUT ROWID;
+CREATE INDEX pending_needs_by_id ON pending_needs(id);
+-- what became of pending objects judged later and refused (for status; bounded like pending)
+CREATE TABLE pending_refusals (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    code TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    refused_at INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER, _V5_ROUTING, _V6_PENDING)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

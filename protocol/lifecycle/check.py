@@ -5,7 +5,7 @@
 listing) to their objects. It applies the rules every lifecycle type shares
 (each reference names an object of an allowed type; everything lives under
 one root; a body `category` equals the inherited one) and then the type's
-own rules, from `projects` (task, claim, reopen) and `contracts` (proposal,
+own rules, from `projects` (task, claim, approval, reopen) and `contracts` (proposal,
 contract, sign, delivery, acceptance, payment, dispute, ruling, review).
 
 A per-type checker is `check_<type>(obj, held) -> None`, raising a
@@ -24,7 +24,7 @@ from protocol.lifecycle import refs
 Checker = Callable[[SignedObject, Mapping[str, SignedObject]], None]
 
 _CHECKERS = {
-    "task": "projects", "claim": "projects", "reopen": "projects",
+    "task": "projects", "claim": "projects", "approval": "projects", "reopen": "projects",
     "proposal": "contracts", "contract": "contracts", "sign": "contracts", "delivery": "contracts",
     "acceptance": "contracts", "payment": "contracts", "dispute": "contracts", "ruling": "contracts",
     "review": "contracts",

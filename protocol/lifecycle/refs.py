@@ -23,7 +23,8 @@ ROOT_TYPES = frozenset({"project", "offer"})
 _REFERENCES: dict[str, tuple[tuple[str, frozenset[str], bool], ...]] = {
     "task": (("project", frozenset({"project"}), True), ("depends_on", frozenset({"task"}), False)),
     "claim": (("task", frozenset({"task"}), True), ("project", frozenset({"project"}), False)),
-    "reopen": (("task", frozenset({"task"}), True),),
+    "approval": (("claim", frozenset({"claim"}), True),),
+    "reopen": (("task", frozenset({"task"}), True), ("project", frozenset({"project"}), False)),
     "proposal": (("target", frozenset({"project", "task", "offer"}), True),),
     "contract": (("scope", frozenset({"project", "task", "offer", "proposal"}), True),
                  ("supersedes", frozenset({"contract"}), False)),
@@ -32,7 +33,7 @@ _REFERENCES: dict[str, tuple[tuple[str, frozenset[str], bool], ...]] = {
     "acceptance": (("delivery", frozenset({"delivery"}), True),),
     "payment": (("contract", frozenset({"contract"}), True), ("confirms", frozenset({"payment"}), False)),
     "dispute": (("contract", frozenset({"contract"}), True),),
-    "ruling": (("dispute", frozenset({"dispute"}), True),),
+    "ruling": (("dispute", frozenset({"dispute"}), True), ("contract", frozenset({"contract"}), False)),
     "review": (("contract", frozenset({"contract"}), True),),
 }
 
