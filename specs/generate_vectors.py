@@ -303,8 +303,10 @@ def write(name: str, data: dict) -> None:
 
 def all_generators() -> dict:
     from gen_encryption_vectors import encryption_vectors  # beside this file
+    from gen_lifecycle_projects import lifecycle_projects_vectors
 
-    return {**GENERATORS, "encryption.json": encryption_vectors}
+    return {**GENERATORS, "encryption.json": encryption_vectors,
+            "lifecycle_projects.json": lifecycle_projects_vectors}
 
 
 def main() -> None:

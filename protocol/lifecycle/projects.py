@@ -21,8 +21,8 @@ force (None if it is not in force at `now`, e.g. unsigned or superseded) and
 per milestone, in the contract's order: key, due, whether a delivery is
 held that was not rejected, when it was accepted (explicitly or by
 auto-accept; None if not), and the accepted delivery's id and artifact sha256.
-`contract_work(objects, now)` builds it from `contracts.contract_view`; it is
-the one place that knows the contract view's field names.
+`contracts.project_contract_work(objects, now)` builds it (the contract
+fold's module owns the mapping from its view's fields).
 
 The fold ignores what the static checks would refuse, objects dated after
 `now`, and objects withdrawn by a retract from their author, so it can be
@@ -68,19 +68,10 @@ class ContractWork:
 
 
 def contract_work(objects: Iterable[SignedObject], now: int) -> dict[str, ContractWork]:
-    """The ContractWork of every contract among `objects`, from the contract fold (`contracts.contract_views`)."""
-    from protocol.lifecycle.contracts import contract_views  # late: the contract fold never imports this module
+    """The ContractWork of every contract among `objects`, from the contract fold."""
+    from protocol.lifecycle.contracts import project_contract_work  # late: contracts imports this module
 
-    work = {}
-    for view in contract_views(objects, now).values():
-        live = view.in_force or view.status == "completed"
-        work[view.id] = ContractWork(view.id, view.created_at, tuple(view.scope), view.in_force_at if live else None,
-                                     tuple(MilestoneWork(m.key, m.due, m.state in _DELIVERED, m.accepted_at,
-                                                         m.accepted_delivery, m.sha256) for m in view.milestones))
-    return work
-
-
-_DELIVERED = frozenset({"delivered", "accepted", "completed"})
+    return project_contract_work(list(objects), now)
 
 
 # --- the view --------------------------------------------------------------

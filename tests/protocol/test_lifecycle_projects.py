@@ -1,6 +1,8 @@
 """Projects and tasks (spec section 13.2): every static refusal, every fold rule, order independence."""
 
 import hashlib
+import json
+import pathlib
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +13,7 @@ from lifecycle_scenes import (
     signed_contract, task,
 )
 from protocol import canonical
-from protocol.envelope import sign
+from protocol.envelope import sign, verify
 from protocol.errors import ProtocolError
 from protocol.lifecycle import check
 from protocol.lifecycle.projects import project_view
@@ -307,3 +309,32 @@ def test_the_view_is_a_function_of_the_set_and_the_time(scene, data):
         assert len({h.author for h in holders + view_task.claims.standby}) == len(holders + view_task.claims.standby)
         assert all(h.lease_end > now for h in holders) or view_task.contract is not None
         assert view_task.schedule.slack >= 0
+
+
+# --- the committed vectors ------------------------------------------------------------
+
+VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "specs" / "vectors" / "lifecycle_projects.json")
+                     .read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", VECTORS["vectors"], ids=lambda case: case["name"][:60])
+def test_vector(case):
+    root = verify(case["project"], now=case["project"]["created_at"])
+    objects = [verify(o, now=o["created_at"]) for o in case["objects"]]
+    context = {o.id: o for o in (root, *objects)}
+    refusals = [{"id": o.id, "type": o.type, "code": code} for o in objects
+                if (code := code_of(o, *context.values())) is not None]
+    assert refusals == case["refusals"]
+    assert project_view(root, objects, case["now"]).as_dict() == case["view"]
+    assert project_view(root, objects[::-1], case["now"]).as_dict() == case["view"]
+
+
+def test_the_vectors_cover_every_project_code_and_state():
+    codes = {r["code"] for case in VECTORS["vectors"] for r in case["refusals"]}
+    assert {"not_authorized", "currency_mismatch", "over_budget", "deadline_conflict", "wrong_reference",
+            "not_overdue"} <= codes
+    states = {t["state"] for case in VECTORS["vectors"] for t in case["view"]["tasks"]}
+    assert {"open", "claimed", "delivered", "accepted"} <= states
+    flags = [(t["overdue"], t["at_risk"], bool(t["standby"]), bool(t["lapsed"]), bool(t["reopens"]))
+             for case in VECTORS["vectors"] for t in case["view"]["tasks"]]
+    assert all(any(f[i] for f in flags) for i in range(5))
