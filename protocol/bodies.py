@@ -133,8 +133,9 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
     _type("profile", "Who the author is and what they do. Replaceable: the latest per author wins.", {
         "name": (NAME, R), "bio": (Text(5000), O), "skills": (SKILLS, O),
         "categories": (ListOf(SLUG, max=50), O), "location": (Text(200, one_line=True), O),
-        "links": (ListOf(URL, max=20), O), "hubs": (ListOf(URL, max=20), O)},
-        notes={"hubs": "the hubs the author publishes to"}),
+        "links": (ListOf(URL, max=20), O), "hubs": (ListOf(URL, max=20), O), "node": (URL, O)},
+        notes={"hubs": "the hubs the author publishes to (and fetches its mailbox from)",
+               "node": "the base URL of the author's node, where objects that concern the author are delivered"}),
     _type("hub", "A hub announcement: where it listens and which categories it aggregates. Replaceable.", {
         "url": (URL, R), "name": (NAME, R), "categories": (ListOf(SLUG, 1, 100), R),
         "policy": (NOTE, O)}, notes={"url": "the hub's base URL", "policy": "moderation policy, short"}),
