@@ -244,3 +244,15 @@ async def endorsements(node: Node, session: aiohttp.ClientSession, did: str) -> 
         found += [f for f in answer.results if f.verified and f.item.body.get("subject") == did
                   and f.item.id not in {x.item.id for x in found}]
     return found
+
+
+async def queue_depth(node: Node) -> dict[str, int]:
+    """Outbox entries waiting per destination (a hub's forwarding backlog)."""
+    from storage import outbox
+    return await node.store.read(outbox.depth)
+
+
+async def endorsements_by(node: Node, did: str | None = None) -> list[Item]:
+    """Endorsements authored by `did` (default: this node's owner), current ones, newest first."""
+    return await mine(node, "endorsement", 500) if did is None else [
+        _item(r) for r in await node.store.read(listing.recent, type="endorsement", author=did, limit=500)]
