@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-node vectors clean
+.PHONY: run test bench bench-node vectors clean chromium screenshots bench-ui
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
@@ -14,8 +14,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (Playwright's own browser download cannot work
+# here). Installed only when missing, and only as root (CI runs .ci/run as root on a fresh machine).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else echo "the browser tests need $(CHROMIUM): run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# Regenerates docs/screenshots/ from the browser tests' pages (README shows them).
+screenshots: $(STAMP) chromium
+	KINODE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+bench-ui: $(STAMP)
+	$(BIN)/python bench/ui_bench.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/protocol_bench.py

@@ -5,6 +5,8 @@ service layer (`kinode.node.Node`, `kinode.overview`); it never touches
 storage. Every request passes the guard (web_ui.security).
 """
 
+import asyncio
+import logging
 from pathlib import Path
 
 import aiohttp
@@ -16,6 +18,7 @@ from web_ui.appkeys import CLIENT, NODE
 from web_ui.render import render
 from web_ui.security import GUARD, Guard
 
+log = logging.getLogger("kinode.web_ui")
 STATIC = Path(__file__).parent / "static"
 MAX_FORM_BYTES = 1024 * 1024  # forms are small; uploads have their own limit where they land
 
@@ -27,7 +30,7 @@ def create_app(node: Node, guard: Guard) -> web.Application:
     app.router.add_get("/login", login.login)
     app.router.add_post("/login", login.login)
     app.router.add_post("/logout", login.logout)
-    app.router.add_get("/events", events.stream)
+    events.setup(app)
     app.router.add_static("/static", STATIC, append_version=False)
     app.add_routes(participant.routes)
     if node.config.is_hub:
@@ -54,3 +57,11 @@ async def _pages_for_errors(request: web.Request, handler) -> web.StreamResponse
     except web.HTTPRequestEntityTooLarge:
         return render(request, "missing.html", status=413,
                       what=f"That was too large: the limit is {request.client_max_size // 1024} KiB.")
+    except web.HTTPException:
+        raise
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("web UI failed on %s %s", request.method, request.path)
+        return render(request, "missing.html", status=500,
+                      what="Something went wrong on this node; the error is in its log.")

@@ -13,7 +13,7 @@ from web_ui.security import GUARD
 
 TEMPLATES = Path(__file__).parent / "templates"
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                         trim_blocks=True, lstrip_blocks=True)
 
 
 def money(value: Any) -> str:

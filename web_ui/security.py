@@ -10,7 +10,7 @@ A local web server is reachable by every page the owner's browser opens, so:
 - CSRF: every state-changing request carries the per-session CSRF token (a
   form field or X-CSRF-Token header) and no foreign Origin.
 - Headers: a CSP allowing only this origin, nosniff, no framing, no referrer
-  (so the login URL never leaks), no caching of pages, never
+  (so the login URL never leaks to another site), no caching of pages, never
   Access-Control-Allow-Origin.
 """
 
@@ -127,7 +127,7 @@ def secure_headers(response: web.StreamResponse) -> None:
     headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "no-referrer"
+    headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chromium send Origin: null on our own forms
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers.popall("Access-Control-Allow-Origin", None)

@@ -90,7 +90,7 @@ def test_every_answer_has_a_self_only_csp_nosniff_and_no_cors(node):
         csp = headers["content-security-policy"]
         assert "default-src 'self'" in csp and "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
         assert "unsafe-inline" not in csp and "*" not in csp and "http" not in csp
-        assert headers["referrer-policy"] == "no-referrer"
+        assert headers["referrer-policy"] == "same-origin"
     preflight = request(node, "OPTIONS", "/offers", headers={"Origin": "http://evil.example",
                                                              "Access-Control-Request-Method": "POST"})
     assert "access-control-allow-origin" not in preflight.headers
