@@ -5,6 +5,7 @@ import dataclasses
 import logging
 import signal
 import socket
+import sys
 
 from aiohttp import web
 
@@ -71,7 +72,7 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         role = "hub" if config.is_hub else "node"
         categories = f" for {', '.join(config.categories)}" if config.categories else ""
         # One write for both lines: a reader may close the pipe after the first.
-        print(f"kinode {role} {identity.did}{categories} listening on {config.url}{ui_line}", flush=True)
+        _announce(f"kinode {role} {identity.did}{categories} listening on {config.url}{ui_line}\n")
         log.info("ready: %s %s on %s", role, identity.did, config.url)
         await stop.wait()
         log.info("stopping")
@@ -82,3 +83,14 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         verifier.close()
         store.close()
         log.info("stopped; database closed")
+
+
+def _announce(text: str) -> None:
+    """Print the ready lines in one write: print() writes the end of line separately (unbuffered
+    under PYTHONUNBUFFERED), so a reader that closes the pipe after one line would make that
+    second write fail. A closed stdout never stops the node."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        pass
