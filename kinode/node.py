@@ -113,9 +113,15 @@ class Node:
         referenced = await self.store.read(listing.held_ids, _references(checked)) if not is_hub else set()
         # A lifecycle object is filed under its root listing's category (spec section 13).
         categories = await self.store.read(lineage.inherited_categories, checked) if is_hub else {}
-        admitted = [self._admit(item, referenced, categories) for item in checked]
+        admitted = self._admit_all(checked, referenced, categories)
         routes = self._routes(admitted, source, categories) if is_hub else {}
-        results = await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None)
+        # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
+        # in a later one, from pending): it asks the hub's policy again then with the inherited category,
+        # and routes such objects with that category.
+        in_context = self._in_context if is_hub else None
+        route = self._route_from(source) if is_hub else None
+        results = await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None,
+                                         in_context, route)
         if any(r.status == "accepted" for r in results):
             self.changes.notify()
         if not is_hub:
@@ -140,6 +146,27 @@ class Node:
         remotes = [r for r in self.remotes.values() if source is None or r.did != source]
         return {item.id: [r.url for r in remotes if r.serves(item, categories.get(item.id))]
                 for item in admitted if isinstance(item, SignedObject) and item.type != MESSAGE_TYPE}
+
+    def _admit_all(self, checked: list, referenced: set[str], categories: dict[str, str | None]) -> list:
+        """Admit each item; on a participant's node an object referring to one admitted in the same
+        batch is admitted too (a contract and its sign in one batch, in either order)."""
+        admitted = [self._admit(item, referenced, categories) for item in checked]
+        if self.config.is_hub:
+            return admitted
+        while True:
+            taken = referenced | {o.id for o in admitted if isinstance(o, SignedObject)}
+            again = [self._admit(item, taken, categories) if isinstance(item, SignedObject) else item
+                     for item in checked]
+            if sum(isinstance(o, SignedObject) for o in again) == sum(isinstance(o, SignedObject) for o in admitted):
+                return again
+            admitted = again
+
+    def _in_context(self, obj: SignedObject, category: str | None) -> ProtocolError | None:
+        return admit(obj, hub_categories=self.config.categories, category=category)
+
+    def _route_from(self, source: str | None) -> Callable[[SignedObject, str | None], list[str]]:
+        remotes = [r for r in self.remotes.values() if source is None or r.did != source]
+        return lambda obj, category: [r.url for r in remotes if r.serves(obj, category)]
 
     def _admit(self, item: SignedObject | ProtocolError, referenced: set[str],
                categories: dict[str, str | None]) -> SignedObject | ProtocolError:
@@ -193,20 +220,25 @@ def _destinations(db) -> dict[str, dict[str, Any]]:
 
 
 def _store_routed(db, admitted: list, now: int, routes: dict[str, list[str]],
-                  mailbox_ttl: int | None = None) -> list[IngestResult]:
+                  mailbox_ttl: int | None = None, in_context=None, route=None) -> list[IngestResult]:
     if mailbox_ttl is not None and any(isinstance(o, SignedObject) and o.type == MESSAGE_TYPE for o in admitted):
-        return _store_with_mailbox(db, admitted, now, routes, mailbox_ttl)
-    results = store_verified(db, admitted, now)
-    for result in results:
-        if result.status == "accepted" and routes.get(result.id):
-            outbox.enqueue(db, result.id, routes[result.id], now)
+        return _store_with_mailbox(db, admitted, now, routes, mailbox_ttl, in_context, route)
+    # With `route`, storage routes each object it accepts (lifecycle ones by their inherited category,
+    # and pending ones when they are accepted later); `routes` is then only what the policy foresaw.
+    results = store_verified(db, admitted, now, in_context=in_context, route=route)
+    if route is None:
+        for result in results:
+            if result.status == "accepted" and routes.get(result.id):
+                outbox.enqueue(db, result.id, routes[result.id], now)
     return results
 
 
-def _store_with_mailbox(db, admitted: list, now: int, routes: dict[str, list[str]], ttl: int) -> list[IngestResult]:
+def _store_with_mailbox(db, admitted: list, now: int, routes: dict[str, list[str]], ttl: int,
+                        in_context=None, route=None) -> list[IngestResult]:
     """A hub holds messages in its mailbox (not in `objects`); the rest is stored as usual, answers in order."""
     is_message = [isinstance(o, SignedObject) and o.type == MESSAGE_TYPE for o in admitted]
-    stored = iter(_store_routed(db, [o for o, m in zip(admitted, is_message) if not m], now, routes))
+    stored = iter(_store_routed(db, [o for o, m in zip(admitted, is_message) if not m], now, routes, None,
+                                in_context, route))
     return [mailbox.deposit(db, o, now, ttl) if m else next(stored) for o, m in zip(admitted, is_message)]
 
 
