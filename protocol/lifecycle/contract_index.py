@@ -14,6 +14,7 @@ payments, disputes and rulings are void: those objects are final.
 """
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Iterable, Mapping
 
 from protocol.envelope import SignedObject
@@ -60,17 +61,24 @@ def index_objects(objects: Iterable[SignedObject]) -> Index:
     by_id: dict[str, SignedObject] = {}
     under: dict[tuple[str, str], list[SignedObject]] = {}
     amendments: dict[str, list[SignedObject]] = {}
-    for obj in unique.values():
-        if obj.id in retracts and _withdrawn(obj, retracts[obj.id]):
+    filed_under = _FILED_UNDER.get
+    for obj_id, obj in unique.items():
+        if obj_id in retracts and _withdrawn(obj, retracts[obj_id]):
             continue
-        by_id[obj.id] = obj
-        member = _FILED_UNDER.get(obj.type)
+        by_id[obj_id] = obj
+        type_, body = obj.type, obj.body
+        member = filed_under(type_)
         if member is not None:
-            under.setdefault((obj.body[member], obj.type), []).append(obj)
-        if obj.type == "payment" and "confirms" in obj.body:
-            under.setdefault((obj.body["confirms"], "confirms"), []).append(obj)
-        elif obj.type == "contract" and "supersedes" in obj.body:
-            amendments.setdefault(obj.body["supersedes"], []).append(obj)
+            key = (body[member], type_)
+            group = under.get(key)
+            if group is None:
+                under[key] = [obj]
+            else:
+                group.append(obj)
+            if type_ == "payment" and "confirms" in body:
+                under.setdefault((body["confirms"], "confirms"), []).append(obj)
+        elif type_ == "contract" and "supersedes" in body:
+            amendments.setdefault(body["supersedes"], []).append(obj)
     return Index(by_id, _frozen(under), _frozen(retracts), _frozen(amendments))
 
 
@@ -80,6 +88,10 @@ def _withdrawn(obj: SignedObject, retracts: list[SignedObject]) -> bool:
     return any(r.author == obj.author for r in retracts)
 
 
+_ORDER = attrgetter("created_at", "id")
+
+
 def _frozen(groups: dict) -> dict:
     # Sorted by the fold's tie-break so every reader sees one order, whatever the input order.
-    return {key: tuple(sorted(items, key=lambda o: (o.created_at, o.id))) for key, items in groups.items()}
+    return {key: tuple(items) if len(items) == 1 else tuple(sorted(items, key=_ORDER))
+            for key, items in groups.items()}
