@@ -37,6 +37,32 @@ EXIT_CODES = {
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
+# The codes the command line itself gives (beyond the protocol's, specs/protocol.md section 11,
+# and kinode's keystore codes, kinode/errors.py); docs/cli.md lists them.
+CLI_CODES = {
+    "bad_input": "the command's input cannot work (e.g. a key_rotation given to publish)",
+    "bad_url": "a --hub or --peer URL that is not plain http(s) with a host",
+    "unreadable_file": "FILE is missing, unreadable or not UTF-8",
+    "no_database": "--data-dir holds no node database yet",
+    "no_hub": "the node has not reached a hub, so there is none to ask",
+    "not_found": "no such outbox entry",
+    "unknown_table": "no derived table of that name",
+    "unreachable": "a hub did not answer",
+    "hub_error": "a hub answered, but not with what the protocol says",
+    "io_error": "the operating system refused a read or write",
+    "interrupted": "stopped by Ctrl-C",
+    "internal_error": "a bug in kinode; KINODE_DEBUG=1 shows the traceback",
+    "port_in_use": "serve/hub cannot listen on --host:--port",
+    # the keystore's (kinode/errors.py), all exit 3
+    "no_identity": "no identity in --data-dir: run `kinode init` first",
+    "identity_exists": "init refuses to replace an identity",
+    "passphrase_required": "the key is encrypted and neither $KINODE_PASSPHRASE nor a terminal gives its passphrase",
+    "wrong_passphrase": "the passphrase does not unlock the key",
+    "empty_passphrase": "an empty passphrase was typed for a new key",
+    "passphrase_mismatch": "the two passphrases typed for a new key differ",
+    "keystore_corrupt": "identity.json cannot be read as a kinode identity",
+}
+
 
 class CliError(KinodeError):
     """A command's refusal with the code that says why (a protocol code passes through unchanged)."""
