@@ -88,8 +88,14 @@ async def get_object(request: web.Request) -> web.Response:
     stored = await request.app[NODE].get(object_id)
     if stored is None:
         return problem("not_found", f"no object {object_id} here")
+    # Answer as the node would answer a delivery of it now (spec 9.4), whatever order things arrived in.
+    if stored.rotated_by is not None:
+        return problem("key_rotated", f"{object_id} was signed after its author's key was rotated",
+                       status=410, rotated_by=stored.rotated_by)
     if stored.retracted_by is not None:
         return problem("retracted", f"its author retracted {object_id}", retracted_by=stored.retracted_by)
+    if stored.hidden:  # a void retract: a node that saw its target first refused it and does not hold it
+        return problem("not_found", f"no object {object_id} here")
     return web.Response(body=stored.wire, content_type=JSON)
 
 

@@ -52,6 +52,9 @@ class Claims:
                 "lapsed": [p.as_dict() for p in self.lapsed], "ignored": list(self.ignored)}
 
 
+EMPTY = Claims()
+
+
 def replay(ready: Iterable[tuple[int, SignedObject]], lease: int, places: int, until: int) -> Claims:
     """Replay ready claims, given as (ready_at, claim), up to time `until`.
 
@@ -59,36 +62,38 @@ def replay(ready: Iterable[tuple[int, SignedObject]], lease: int, places: int, u
     before arrivals: a place freed at t goes to the queue's head before a
     claim ready at t is seen.
     """
-    arrivals = sorted(((at, claim.id, claim) for at, claim in ready if at <= until), key=lambda a: a[:2])
-    holding: list[tuple[int, str, ClaimPlace]] = []  # heap by (lease_end, claim id)
-    queue: deque[ClaimPlace] = deque()
+    arrivals = sorted((at, claim.id, claim) for at, claim in ready if at <= until)
+    if not arrivals:
+        return EMPTY
+    # (lease_end, claim id, claim, ready_at, lease_start); places are built once, at the end
+    holding: list[tuple[int, str, SignedObject, int, int]] = []
+    queue: deque[tuple[SignedObject, int]] = deque()
     live: set[str] = set()  # authors holding or queued
     lapsed: list[ClaimPlace] = []
     ignored: list[str] = []
 
-    def take(place: ClaimPlace, start: int) -> None:
-        held = ClaimPlace(place.claim, place.author, place.created_at, place.ready_at, start, start + lease)
-        heapq.heappush(holding, (start + lease, place.claim, held))
-
     def lapse_until(t: int) -> None:
         while holding and holding[0][0] <= t:
-            end, _, held = heapq.heappop(holding)
-            lapsed.append(held)
-            live.discard(held.author)
+            end, _, claim, ready_at, start = heapq.heappop(holding)
+            lapsed.append(ClaimPlace(claim.id, claim.author, claim.created_at, ready_at, start, end))
+            live.discard(claim.author)
             if queue:
-                take(queue.popleft(), end)
+                waiting, waited_from = queue.popleft()
+                heapq.heappush(holding, (end + lease, waiting.id, waiting, waited_from, end))
 
     for at, claim_id, claim in arrivals:
-        lapse_until(at)
+        if holding and holding[0][0] <= at:
+            lapse_until(at)
         if claim.author in live:
             ignored.append(claim_id)
             continue
         live.add(claim.author)
-        place = ClaimPlace(claim_id, claim.author, claim.created_at, at)
         if len(holding) < places:
-            take(place, at)
+            heapq.heappush(holding, (at + lease, claim_id, claim, at, at))
         else:
-            queue.append(place)
+            queue.append((claim, at))
     lapse_until(until)
-    holders = sorted((held for _, _, held in holding), key=lambda p: (p.lease_start, p.claim))
-    return Claims(tuple(holders), tuple(queue), tuple(lapsed), tuple(sorted(ignored)))
+    holders = sorted((ClaimPlace(claim.id, claim.author, claim.created_at, ready_at, start, end)
+                      for end, _, claim, ready_at, start in holding), key=lambda p: (p.lease_start, p.claim))
+    standby = tuple(ClaimPlace(claim.id, claim.author, claim.created_at, ready_at) for claim, ready_at in queue)
+    return Claims(tuple(holders), standby, tuple(lapsed), tuple(sorted(ignored)))

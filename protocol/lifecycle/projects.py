@@ -190,16 +190,20 @@ def _contract_for(covering: list[ContractWork], since: int | None) -> ContractWo
 def project_view(project: SignedObject, objects: Iterable[SignedObject], now: int,
                  contracts: Mapping[str, ContractWork] | None = None) -> ProjectView:
     """The state of `project` at `now` from the set `objects` (spec section 13.2); see the module docstring."""
-    held = {o.id: o for o in objects if o.created_at <= now}
-    held[project.id] = project
+    held: dict[str, SignedObject] = {project.id: project}
+    by_type: dict[str, list[SignedObject]] = {"task": [], "claim": [], "approval": [], "reopen": [], "retract": []}
+    for obj in objects:  # one pass: the set is large, and each visit of an object costs a cache miss
+        if obj.created_at <= now and obj.id not in held:  # a repeat is the same object
+            held[obj.id] = obj
+            bucket = by_type.get(obj.type)
+            if bucket is not None:
+                bucket.append(obj)
     if contracts is None:
         contracts = contract_work(held.values(), now)
-    withdrawn = {r.body["target"] for r in held.values() if r.type == "retract"
-                 and (t := held.get(r.body["target"])) is not None and t.author == r.author and t.type in WITHDRAWABLE}
-    by_type: dict[str, list[SignedObject]] = {"task": [], "claim": [], "approval": [], "reopen": []}
-    for obj in held.values():
-        if obj.type in by_type and obj.id not in withdrawn:
-            by_type[obj.type].append(obj)
+    withdrawn = {r.body["target"] for r in by_type.pop("retract")
+                 if (t := held.get(r.body["target"])) is not None and t.author == r.author and t.type in WITHDRAWABLE}
+    if withdrawn:
+        by_type = {kind: [o for o in objs if o.id not in withdrawn] for kind, objs in by_type.items()}
 
     body = project.body
     limit, currency = money.in_minor_units(body["budget"]), body["budget"]["currency"]
@@ -214,7 +218,7 @@ def project_view(project: SignedObject, objects: Iterable[SignedObject], now: in
         committed += cost
         counted[task.id] = task
 
-    per_task: dict[str, dict[str, list]] = {tid: {"claim": [], "reopen": [], "contract": []} for tid in counted}
+    per_task: dict[str, dict[str, list]] = {}
     approved: dict[str, int] = {}
     for approval in by_type["approval"]:
         if _passes(approval, held):
@@ -222,15 +226,15 @@ def project_view(project: SignedObject, objects: Iterable[SignedObject], now: in
             approved[claim_id] = min(approved.get(claim_id, approval.created_at), approval.created_at)
     for kind in ("claim", "reopen"):
         for obj in by_type[kind]:
-            slot = per_task.get(obj.body["task"])
-            if slot is not None and _passes(obj, held):
-                slot[kind].append(obj)
+            task_id = obj.body["task"]
+            if task_id in counted and _passes(obj, held):
+                per_task.setdefault(task_id, {}).setdefault(kind, []).append(obj)
     for contract in contracts.values():
         for item in dict.fromkeys(contract.scope):
-            if item in per_task:
-                per_task[item]["contract"].append(contract)
+            if item in counted:
+                per_task.setdefault(item, {}).setdefault("contract", []).append(contract)
 
-    rounds = {tid: _task_round(counted[tid], per_task[tid], body, approved, now) for tid in counted}
+    rounds = {tid: _task_round(counted[tid], per_task.get(tid, _NOTHING), body, approved, now) for tid in counted}
     order, cyclic = dependency_order(counted)
     duration = {t: counted[t].body.get("estimate", counted[t].body["claim_lease"]) for t in order}
     remaining = {t: _remaining(rounds[t], duration[t], now) for t in order}
@@ -248,20 +252,24 @@ def project_view(project: SignedObject, objects: Iterable[SignedObject], now: in
         now > body["deadline"] and not complete, complete, deliverables, manifest_hash(deliverables))
 
 
+_NOTHING: Mapping[str, list] = {}
+
+
 def _task_round(task: SignedObject, related: Mapping[str, list], project_body: Mapping[str, Any],
                 approved: Mapping[str, int], now: int) -> dict[str, Any]:
     """Reopens, the task's contract and its claims in the current round (since the latest counted reopen)."""
     deadline, since, reopens = task.body["deadline"], None, []
-    for reopen in sorted(related["reopen"], key=_order):
-        accepted = _accepted_at(_contract_for(related["contract"], since))
+    covering = related.get("contract", [])
+    for reopen in sorted(related.get("reopen", ()), key=_order):
+        accepted = _accepted_at(_contract_for(covering, since))
         if reopen.created_at <= deadline or (accepted is not None and accepted <= reopen.created_at):
             continue  # not overdue when it was signed
         deadline, since = reopen.body["deadline"], reopen.created_at
         reopens.append(reopen.id)
-    contract = _contract_for(related["contract"], since)
+    contract = _contract_for(covering, since) if covering else None
     needs_approval = project_body.get("claim_approval", False)
     ready, awaiting, voided = [], [], []
-    for claim in related["claim"]:
+    for claim in related.get("claim", ()):
         if since is not None and claim.created_at < since:
             voided.append(claim.id)
         elif not needs_approval:
