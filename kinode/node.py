@@ -19,6 +19,7 @@ from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
+from protocol.lifecycle.refs import LIFECYCLE_TYPES
 from protocol.message import MESSAGE_TYPE, open_object
 from storage import lineage, listing, mailbox, outbox, peers
 from storage.ingest import IngestResult
@@ -173,7 +174,10 @@ class Node:
         if not isinstance(item, SignedObject):
             return item
         if self.config.is_hub:
-            error = admit(item, hub_categories=self.config.categories, category=categories.get(item.id))
+            # A lifecycle object's category is judged by storage, after its static rules (spec 13.1 rule 4),
+            # so the answer does not depend on whether its context came before it or with it.
+            error = None if item.type in LIFECYCLE_TYPES else admit(
+                item, hub_categories=self.config.categories, category=categories.get(item.id))
         else:
             error = admit(item, owner=self.did, held=referenced)
         if error is not None:
