@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-node vectors clean chromium screenshots bench-ui
+# `make install` links the venv's kinode into BINDIR (a link, not a copy: the
+# editable install keeps running this clone, so `git pull` updates it).
+BINDIR ?= $(HOME)/.local/bin
+
+.PHONY: run test bench bench-node vectors clean chromium screenshots bench-ui install uninstall docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
@@ -53,3 +57,16 @@ clean:
 
 run: $(STAMP)
 	$(BIN)/kinode demo
+
+install: $(STAMP)
+	mkdir -p $(BINDIR)
+	ln -sfn $(CURDIR)/$(BIN)/kinode $(BINDIR)/kinode
+	@echo "kinode is $(BINDIR)/kinode"
+	@case ":$$PATH:" in *":$(BINDIR):"*) echo "run it as: kinode --help" ;; \
+	  *) echo "$(BINDIR) is not on your PATH: run it as $(BINDIR)/kinode, or add to your shell profile: export PATH=\"$(BINDIR):\$$PATH\"" ;; esac
+
+uninstall:
+	rm -f $(BINDIR)/kinode
+
+docs: $(STAMP)
+	$(BIN)/python docs/generate_cli.py
