@@ -32,6 +32,9 @@ def check_task(task: SignedObject, held: Mapping[str, SignedObject]) -> None:
     """A task is the coordinator's, in the project's currency and limits, after its dependencies."""
     body = task.body
     project = _named(held, body["project"], "project", "body.project")
+    if body["category"] != project.body["category"]:  # also a shared rule (check_references): the fold relies on it
+        raise WrongReference(f"body.category: {body['category']!r} differs from {project.body['category']!r}, "
+                             f"the category of its project")
     _coordinator_only(task, project)
     budget, limit = body["budget"], project.body["budget"]
     if budget["currency"] != limit["currency"]:
@@ -84,5 +87,3 @@ def check_reopen(reopen: SignedObject, held: Mapping[str, SignedObject]) -> None
         raise DeadlineConflict(f"body.deadline: {reopen.body['deadline']} is after the project's deadline "
                                f"{project.body['deadline']}")
 
-
-_CHECKS = {"task": check_task, "claim": check_claim, "approval": check_approval, "reopen": check_reopen}

@@ -166,10 +166,15 @@ def _order(obj: SignedObject) -> tuple[int, str]:
     return (obj.created_at, obj.id)
 
 
+_CHECKS = {"task": check_task, "claim": check_claim, "approval": check_approval, "reopen": check_reopen}
+
+
 def _passes(obj: SignedObject, held: Mapping[str, SignedObject]) -> bool:
-    check = {"task": check_task, "claim": check_claim, "approval": check_approval, "reopen": check_reopen}[obj.type]
+    """Whether a node holding `held` would accept `obj`. The type's own checks imply the shared reference
+    rules of check.check_references for these types (check_task checks the category too), at a fraction
+    of the cost."""
     try:
-        check(obj, held)
+        _CHECKS[obj.type](obj, held)
     except (ProtocolError, LookupError):
         return False
     return True

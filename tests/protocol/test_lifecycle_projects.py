@@ -68,6 +68,15 @@ def test_a_dependency_of_another_project_is_a_wrong_reference():
     assert caught.value.code == "wrong_reference"
 
 
+def test_a_task_in_another_category_is_refused_and_not_counted():
+    elsewhere = sign(ALICE, "task", {**A.body, "category": "copywriting"}, T0 + 3)
+    assert code_of(elsewhere, P) == "wrong_reference"
+    with pytest.raises(ProtocolError) as caught:
+        check.checker("task")(elsewhere, held(P))
+    assert caught.value.code == "wrong_reference"
+    assert [t.id for t in project_view(P, [elsewhere, A], T0 + 10).tasks] == [A.id]
+
+
 def test_a_dependency_that_is_not_a_task_is_a_wrong_reference():
     not_a_task = claim(A, BOB, T0 + 2)
     mine = sign(ALICE, "task", {**A.body, "depends_on": [not_a_task.id]}, T0 + 3)
