@@ -113,8 +113,8 @@ def test_a_project_from_posting_to_reviews(federation):
                  "--milestone", "all", "photos", "100.00 EUR", "+8d", "--deadline", "+9d",
                  "--resolver", resolver, "--private")
     contracts["photos"] = sealed["id"]
-    names = [d["name"] for d in sealed["route"]["destinations"]]
-    assert any(n.startswith("supplier") for n in names) and any("hub" in n for n in names)
+    destinations = {d["to"] for d in sealed["route"]["destinations"]}
+    assert {s3.url, hub.url} <= destinations  # its node (down) and the hub's mailbox
     eventually(lambda: _delivered_to(coord, sealed["message"], hub.url), timeout=60, what="the sealed contract at the hub")
     assert not held(hub, sealed["id"])
     s3.start()
@@ -169,10 +169,10 @@ def test_a_project_from_posting_to_reviews(federation):
         assert at_hub["completed"], at_hub
         for proc in (coord, supplier):
             assert proc.get_json(f"/ki/v1/contracts/{contracts[task]}")[1] | {"now": 0} == at_hub | {"now": 0}
-    for subject, nodes in ((s1, (s1, coord)), (s2, (s2, coord)), (s3, (s3, coord)), (coord, (coord, s1))):
-        at_hub = _reputation(hub, subject.did)
-        for proc in nodes:
-            assert _reputation(proc, subject.did) == at_hub
+    # The coordinator's node holds every contract of the project, as the hub does: same figures. (A
+    # supplier's node holds only its own contracts, so the pair rule may weigh its reviews differently.)
+    for subject in (s1, s2, s3, coord):
+        assert _reputation(coord, subject.did) == _reputation(hub, subject.did)
     status = federation.status(coord)
     assert status["objects_total"] > 0
 
