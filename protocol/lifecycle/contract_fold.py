@@ -27,7 +27,7 @@ from protocol.lifecycle.contract_index import Index, index_objects
 from protocol.lifecycle.contract_milestones import (
     DisputeView, Ignored, MilestoneView, fold_disputes, fold_milestones,
 )
-from protocol.lifecycle.contract_signing import Signing, contract_signing
+from protocol.lifecycle.contract_signing import Signing, amendments_of, contract_signing
 from protocol.lifecycle.terms import AUTO_ACCEPT_DEFAULT, auto_accept, parties
 from protocol.lifecycle.view import plain
 
@@ -146,7 +146,7 @@ def fold_contract(contract: SignedObject, index: Index, now: int, memo: dict[str
         status=status, in_force=in_force, in_force_at=signing.in_force_at,
         withdrawn_at=signing.withdrawn_at, superseded_at=signing.superseded_at,
         superseded_by=signing.superseded_by, lost_to=signing.lost_to,
-        amendments=tuple(a.id for a in index.amendments.get(contract.id, ())),
+        amendments=tuple(a.id for a in amendments_of(contract, index)),
         milestones=milestones, disputes=disputes, reviews=reviews,
         completed=completed_at is not None, completed_at=completed_at,
         closed_by_ruling=any(m.state == "ruled" for m in milestones),

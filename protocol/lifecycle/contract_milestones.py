@@ -18,9 +18,10 @@ or about the whole contract.
 
 from dataclasses import dataclass, replace
 
+from protocol import money
 from protocol.envelope import SignedObject
 from protocol.lifecycle.contract_index import Index
-from protocol.lifecycle.terms import CLIENT_ROLES, SUPPLIER_ROLES, auto_accept, parties
+from protocol.lifecycle.terms import CLIENT_ROLES, SUPPLIER_ROLES, auto_accept, milestone, parties, same_money
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,11 @@ def fold_disputes(contract: SignedObject, index: Index, window: tuple[int | None
                   ignored: list[Ignored]) -> tuple[tuple[DisputeView, ...], dict[str | None, tuple[int, str, str]]]:
     """Disputes with their first ruling; and per milestone key (None: whole contract) the first ruling."""
     roles, resolver = parties(contract), contract.body["dispute_resolver"]
+    keys = [m["key"] for m in contract.body["milestones"]]
     views, ruled = [], {}
     for dispute in index.named(contract.id, "dispute"):
-        if dispute.author not in roles:
+        if dispute.author not in roles or dispute.body["resolver"] != resolver or (
+                dispute.body.get("milestone", keys[0]) not in keys):
             continue  # refused at ingest (check_dispute)
         why = in_window(dispute.created_at, window)
         if why is not None:
@@ -127,7 +130,8 @@ def fold_disputes(contract: SignedObject, index: Index, window: tuple[int | None
                                 key=lambda r: (max(r.created_at, dispute.created_at), r.id)):
             at = max(candidate.created_at, dispute.created_at)
             why = "already_ruled" if ruling is not None else in_window(at, window)
-            if candidate.author != resolver:
+            if candidate.author != resolver or candidate.body["contract"] != contract.id or not _award_fits(
+                    candidate, dispute, contract):
                 continue  # refused at ingest (check_ruling)
             if why is not None:
                 ignored.append(Ignored(candidate.id, "ruling", why))
@@ -240,7 +244,8 @@ def _payments(contract: SignedObject, index: Index, roles: dict[str, str], keys:
     found: dict[str, list[PaymentRecord]] = {}
     for payment in index.named(contract.id, "payment"):
         body = payment.body
-        if body["kind"] != "sent" or roles.get(payment.author) not in CLIENT_ROLES or body["milestone"] not in keys:
+        if body["kind"] != "sent" or roles.get(payment.author) not in CLIENT_ROLES or body["milestone"] not in keys \
+                or not same_money(body["amount"], milestone(contract, body["milestone"])["amount"]):
             continue  # confirmations are read through the payment they confirm; the rest is refused at ingest
         why = in_window(payment.created_at, window)
         if why is not None:
@@ -249,8 +254,10 @@ def _payments(contract: SignedObject, index: Index, roles: dict[str, str], keys:
         confirmation = None
         for candidate in sorted(index.named(payment.id, "confirms"),
                                 key=lambda c: (max(c.created_at, payment.created_at), c.id)):
-            if roles.get(candidate.author) not in SUPPLIER_ROLES or candidate.body["contract"] != contract.id:
-                continue
+            if roles.get(candidate.author) not in SUPPLIER_ROLES or candidate.body["contract"] != contract.id or (
+                    candidate.body["milestone"] != body["milestone"] or not same_money(candidate.body["amount"],
+                                                                                     body["amount"])):
+                continue  # refused at ingest (check_payment)
             at = max(candidate.created_at, payment.created_at)
             why = "already_confirmed" if confirmation is not None else in_window(at, window)
             if why is not None:
@@ -261,3 +268,12 @@ def _payments(contract: SignedObject, index: Index, roles: dict[str, str], keys:
             payment.id, payment.author, payment.created_at, dict(body["amount"]), body.get("reference"),
             *(confirmation or (None, None))))
     return {key: tuple(items) for key, items in found.items()}
+
+
+def _award_fits(ruling: SignedObject, dispute: SignedObject, contract: SignedObject) -> bool:
+    award = ruling.body.get("award")
+    if award is None:
+        return True
+    key = dispute.body.get("milestone")
+    covered = contract.body["price"] if key is None else milestone(contract, key)["amount"]
+    return award["currency"] == covered["currency"] and money.in_minor_units(award) <= money.in_minor_units(covered)

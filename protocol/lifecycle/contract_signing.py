@@ -53,10 +53,18 @@ def contract_signing(contract: SignedObject, index: Index, memo: dict[str, Signi
                    lost_to=winner.id)
 
 
+def amendments_of(contract: SignedObject | None, index: Index) -> tuple[SignedObject, ...]:
+    """The contracts that name `contract` in `supersedes` and whose author is a party of it (check_contract)."""
+    if contract is None:
+        return ()
+    roles = parties(contract)
+    return tuple(a for a in index.amendments.get(contract.id, ()) if a.author in roles)
+
+
 def _winning_amendment(predecessor: str, index: Index, memo: dict[str, Signing]) -> SignedObject | None:
     best: tuple[int, str] | None = None
     winner = None
-    for amendment in index.amendments.get(predecessor, ()):
+    for amendment in amendments_of(index.by_id.get(predecessor), index):
         signed_at = _own_signing(amendment, index, memo, set()).signed_at
         if signed_at is not None and (best is None or (signed_at, amendment.id) < best):
             best, winner = (signed_at, amendment.id), amendment
@@ -71,7 +79,7 @@ def _own_signing(contract: SignedObject, index: Index, memo: dict[str, Signing],
         return Signing(None, None)
     visiting.add(contract.id)
     superseded_at, superseded_by = None, None
-    for amendment in index.amendments.get(contract.id, ()):
+    for amendment in amendments_of(contract, index):
         signed_at = _own_signing(amendment, index, memo, visiting).signed_at
         if signed_at is not None and (superseded_at is None or (signed_at, amendment.id) < (superseded_at, superseded_by)):
             superseded_at, superseded_by = signed_at, amendment.id

@@ -2,6 +2,7 @@
 
 from typing import Any, Mapping
 
+from protocol import money
 from protocol.envelope import SignedObject
 
 CLIENT_ROLES = frozenset({"client", "coordinator"})
@@ -33,3 +34,8 @@ def auto_accept(contract: SignedObject) -> int:
 def order(obj: SignedObject) -> tuple[int, str]:
     """The tie-break of every lifecycle fold: earlier `created_at`, then lower id."""
     return (obj.created_at, obj.id)
+
+
+def same_money(a: Mapping[str, str], b: Mapping[str, str]) -> bool:
+    """Equal currency and equal amount as numbers ("400" is "400.00")."""
+    return a["currency"] == b["currency"] and money.in_minor_units(dict(a)) == money.in_minor_units(dict(b))

@@ -1,5 +1,7 @@
 """Contracts and what follows them: every static refusal with its code, and the fold's rules."""
 
+import json
+import pathlib
 import random
 
 import pytest
@@ -9,9 +11,11 @@ from contract_cases import (
     ALICE, BOB, CAROL, DAVE, DAY, T0, completed_lifecycle, confirm, contract, decide, deliver, eur, obj, pay,
     project, review, signs,
 )
+from protocol.envelope import verify
 from protocol.errors import ProtocolError
 from protocol.lifecycle import check
 from protocol.lifecycle.contracts import AUTO_ACCEPT_DEFAULT, contract_view, contract_views
+from protocol.lifecycle.reputation import reputation
 
 P = project()
 C = contract(P)
@@ -129,7 +133,7 @@ def test_review_rules():
 # --- the fold ------------------------------------------------------------------
 
 def view(*objects, now=START + 40 * DAY, of=C):
-    return contract_view(of, [P, *objects], now)
+    return contract_view(of, [P, C, *objects], now)
 
 
 def test_in_force_when_every_party_signed():
@@ -362,3 +366,34 @@ def test_the_pool_exercises_the_rules():
     assert state.milestone("design").state == "completed" and state.milestone("build").state == "ruled"
     random.Random(1).shuffle(shuffled := list(POOL))
     assert contract_view(POOL_CONTRACT, [P, *shuffled], START + 20 * DAY) == state
+
+
+# --- the committed vectors (specs/vectors/lifecycle_contracts.json) -----------------
+
+VECTORS = json.loads((pathlib.Path(__file__).resolve().parents[2] / "specs" / "vectors" / "lifecycle_contracts.json")
+                     .read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", VECTORS["vectors"], ids=lambda c: c["name"][:60])
+def test_vector(case):
+    objects = [verify(o, o["created_at"]) for o in case["objects"]]
+    if case["kind"] == "reputation":
+        assert reputation(case["did"], objects, case["now"], case["category"]).as_dict() == case["reputation"]
+        return
+    root, contract_obj = verify(case["root"], case["now"]), verify(case["contract"], case["now"])
+    held = {o.id: o for o in (root, contract_obj, *objects)}
+    codes = []
+    for o in objects:
+        try:
+            check.check(o, held)
+        except ProtocolError as error:
+            codes.append({"id": o.id, "type": o.type, "code": error.code})
+    assert codes == case["refusals"]
+    assert contract_view(contract_obj, [root, *objects], case["now"]).as_dict() == case["view"]
+    assert contract_view(contract_obj, [root, *reversed(objects)], case["now"]).as_dict() == case["view"]
+
+
+def test_vectors_cover_every_code_and_kind():
+    codes = {r["code"] for case in VECTORS["vectors"] for r in case.get("refusals", ())}
+    assert {"not_authorized", "unknown_milestone", "amount_mismatch", "currency_mismatch", "wrong_reference"} <= codes
+    assert {case["kind"] for case in VECTORS["vectors"]} == {"contract", "reputation"}
