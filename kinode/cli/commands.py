@@ -36,14 +36,19 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
                                             f"An encrypted key is unlocked with ${passphrase_env} or a prompt.")
     _common(serve, NODE_PORT)
     serve.add_argument("--hub", action="append", default=[], metavar="URL", help="a hub to publish to (repeatable)")
+    serve.add_argument("--no-hub-directory", action="store_true",
+                       help="publish only to the --hub URLs, not also to the hubs their directory lists for your categories")
     serve.set_defaults(run=lambda args: _run(args, unlock, roles=("node",)))
 
     hub = commands.add_parser("hub", help="run a category hub",
                               description="Run a category hub: aggregate the listings of its categories, serve search, federate with peer hubs. "
                                           f"A new data dir gets an identity (encrypted with ${passphrase_env} if set).")
     _common(hub, HUB_PORT)
-    hub.add_argument("--category", action="append", required=True, metavar="SLUG", type=_slug,
-                     help="a category this hub serves (repeatable)")
+    hub.add_argument("--category", action="append", default=[], metavar="SLUG", type=_slug,
+                     help="a category this hub serves (repeatable; added to those of the config file)")
+    hub.add_argument("--config", metavar="FILE",
+                     help="the hub's configuration: categories, leaders, fee, peers, moderation "
+                          "(default DATA_DIR/hub.toml when it exists)")
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
     hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
@@ -140,7 +145,8 @@ def _remote_urls(flag: str, urls: list[str]) -> tuple[str, ...]:
 
 def _run(args, unlock, roles: tuple[str, ...]) -> int:
     is_hub = "hub" in roles
-    remotes = _remote_urls("--peer" if is_hub else "--hub", args.peer if is_hub else args.hub)
+    hub_config = _hub_config(args) if is_hub else None
+    remotes = _remote_urls("--peer" if is_hub else "--hub", list(hub_config.peers) if is_hub else args.hub)
     identity = unlock(args.data_dir)
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -152,13 +158,26 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
         warn("no --peer given: this hub serves its categories alone until you start it with --peer URL")
     config = NodeConfig(
         data_dir=Path(args.data_dir), host=args.host, port=args.port, roles=roles,
-        categories=tuple(args.category) if is_hub else (), hubs=() if is_hub else remotes,
+        categories=hub_config.slugs if is_hub else (), hubs=() if is_hub else remotes,
         peers=remotes if is_hub else (), discover=args.discover, public_url=args.public_url,
         reconcile_interval=getattr(args, "reconcile_interval", 30.0),
-        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args))
+        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args),
+        extra={"hub": hub_config, "hub_flags": (args.category, args.peer)} if is_hub
+        else {"hub_directory": not args.no_hub_directory})
     from kinode.cli.runner import serve  # the server's imports only when one starts
     asyncio.run(serve(config, identity, ui_port=None if args.no_ui else args.ui_port))
     return 0
+
+
+def _hub_config(args):
+    """hub.toml (or --config FILE) plus --category and --peer; at least one category in all."""
+    from kinode.hub.config import default_path, load
+    config = load(args.config) if args.config else load(default_path(args.data_dir), required=False)
+    config = config.with_flags(args.category, args.peer)
+    if not config.categories:
+        raise BadInput("a hub serves at least one category: give --category SLUG or a [categories.SLUG] table "
+                       f"in {args.config or default_path(args.data_dir)}", code="bad_config")
+    return config
 
 
 def _rate_limits(args) -> dict[str, float]:
@@ -177,13 +196,17 @@ def _publish(args, unlock) -> int:
         # longer sign anything; `rotate` also moves the node to the successor.
         raise BadInput("a key_rotation is published with `kinode rotate`, which also switches this node to the new key")
     identity = unlock(args.data_dir)
-    now = int(time.time())
+    from kinode.cli.work_commands import publish_document, route_lines  # the service layer: one set of rules
     try:
-        obj = sign(identity, type_, body, now)
+        published = publish_document(args.data_dir, identity, type_, body)
     except ProtocolError as error:
         raise CliError(error.detail, code=error.code) from None
-    result = store_locally(args.data_dir, obj, now)
-    emit(args, {"id": obj.id, "status": result.status, "type": obj.type, "author": obj.author}, obj.id)
+    obj, answer = published.obj, published.as_dict()
+    emit(args, {"id": obj.id, "status": published.result.status, "type": obj.type, "author": obj.author,
+                "route": answer["route"]}, obj.id)
+    if not args.json:
+        for line in route_lines(answer):
+            print(line, file=sys.stderr)
     return 0
 
 

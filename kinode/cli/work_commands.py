@@ -199,6 +199,23 @@ def _run(args: argparse.Namespace, unlock, run: Callable[[WorkService, argparse.
     return 0
 
 
+def publish_document(data_dir: str, identity, type_: str, body: dict) -> Published:
+    """`kinode publish` through the service: signed, stored, queued, and routed (said where it goes)."""
+    store = Store(Path(data_dir) / "kinode.db")
+    try:
+        hubs = [hub.url for hub in store.read_sync(routing.known_hubs)]
+        node = Node(NodeConfig(data_dir=Path(data_dir)), identity, store)
+        service = WorkService(node, HubFetcher(hubs) if hubs else None)
+        return asyncio.run(service.publish(type_, body))
+    finally:
+        store.close()
+
+
+def route_lines(answer: dict) -> list[str]:
+    """Where a published object goes, for stderr (stdout keeps only the id for scripts)."""
+    return _published_lines(answer)[1:-1]
+
+
 async def _call(run, service: WorkService, args):
     return await run(service, args)
 
