@@ -1,4 +1,4 @@
-"""The contract fold: what a set of objects and a time say about one contract (spec section 13).
+"""The contract fold: what a set of objects and a time say about one contract (spec section 13.3).
 
 `contract_view(contract, objects, now)` is a pure function of the *set* of
 objects and `now`: every node holding the same objects computes the same

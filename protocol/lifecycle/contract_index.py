@@ -5,7 +5,7 @@ delivery"; answering by scanning the set each time would make a participant
 with a thousand contracts cost a million steps. `index_objects` files every
 object under the id it refers to, once.
 
-Retraction is applied here, per type (spec section 13.4): a retracted
+Retraction is applied here, per type (spec section 13.3.2): a retracted
 object of a withdrawable type (review, proposal, claim, task, ...) is left
 out as if it had never arrived, which is what storage does by hiding it;
 retracts of contracts and signs are kept for the fold to weigh (they count

@@ -1,4 +1,4 @@
-"""Milestones, deliveries, decisions, auto-accept, payments, disputes and rulings (spec section 13.5-13.7).
+"""Milestones, deliveries, decisions, auto-accept, payments, disputes and rulings (spec sections 13.3.4, 13.3.5).
 
 Everything here happens inside the contract's active window
 [in_force_at, superseded_at): an object created outside it is listed as

@@ -1,4 +1,4 @@
-"""When a contract is in force, withdrawn, superseded or a losing amendment (spec section 13.3).
+"""When a contract is in force, withdrawn, superseded or a losing amendment (spec section 13.3.3).
 
 A sign counts from max(its created_at, the contract's created_at). A
 retract of a sign by its author, or of the contract by the contract's

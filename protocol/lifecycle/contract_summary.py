@@ -1,4 +1,4 @@
-"""The few facts of a contract that reputation reads, free of the clock (spec section 13.8).
+"""The few facts of a contract that reputation reads, free of the clock (spec section 13.4).
 
 A contract view depends on `now` only through time-triggered outcomes:
 auto-accept fires at delivery + auto_accept, a milestone becomes overdue

@@ -1,4 +1,4 @@
-"""Static refusals of proposals, contracts and what follows them (spec section 13).
+"""Static refusals of proposals, contracts and what follows them (spec section 13.3.1).
 
 `check.check` calls `check_<type>(obj, held)` once every reference of `obj`
 is held and the shared reference rules passed (each reference names an

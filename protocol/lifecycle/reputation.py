@@ -1,4 +1,4 @@
-"""Reputation: a participant's weighted rating and on-time rate, with how it was reached (spec section 13.8).
+"""Reputation: a participant's weighted rating and on-time rate, with how it was reached (spec section 13.4).
 
 `reputation(did, objects, now, category=None)` folds every contract among
 `objects` (`contract_fold`) and derives, in integers only so that every
