@@ -30,6 +30,7 @@ from protocol.lifecycle.projects import contract_work, project_view  # noqa: E40
 T0 = 1767225600
 DAY = 86400
 TARGET_MS = 50.0
+REPUTATION_TARGET_MS = 20.0
 COORDINATOR = Identity(bytes([1]) * 32)
 RESOLVER = Identity(bytes([3]) * 32)
 SUPPLIERS = [Identity(bytes([10 + n]) * 32) for n in range(20)]
@@ -121,6 +122,65 @@ def project_bench(root: SignedObject, objects: list[SignedObject], rounds: int) 
           f"given contract state {cpu_fold_only:.1f} ms ({cpu_fold_only / cpu_baseline:.2f}x)")
 
 
+def build_reputation(contracts: int = 1000, seed: int = 11) -> tuple[Identity, list[SignedObject]]:
+    """A supplier with `contracts` completed contracts (two milestones each, paid, reviewed) for 100 clients."""
+    rng = random.Random(seed)
+    supplier = SUPPLIERS[0]
+    clients = [Identity(bytes([100 + n % 100]) + bytes(31)) for n in range(100)]
+    root = sign(COORDINATOR, "offer", {"category": "web-design", "title": "Sites", "description": "Small sites.",
+                                       "price": eur("85.00"), "unit": "hour"}, T0)
+    objects: list[SignedObject] = [root]
+    for n in range(contracts):
+        client, at = rng.choice(clients), T0 + n * 3600
+        price = rng.choice(["300", "1200", "5000"])
+        half = str(int(price) // 2)
+        contract = sign(client, "contract", {
+            "parties": [{"did": client.did, "role": "client"}, {"did": supplier.did, "role": "supplier"}],
+            "scope": [root.id], "terms": "As offered.", "price": eur(price),
+            "milestones": [{"key": key, "title": key, "amount": eur(half), "due": at + (k + 1) * 7 * DAY}
+                           for k, key in enumerate(("design", "build"))],
+            "deadline": at + 30 * DAY, "dispute_resolver": RESOLVER.did, "category": "web-design"}, at)
+        objects += [contract, sign(client, "sign", {"contract": contract.id}, at + 1),
+                    sign(supplier, "sign", {"contract": contract.id}, at + 2)]
+        for k, key in enumerate(("design", "build")):
+            done = at + (k + 1) * 6 * DAY + rng.randint(0, 3 * DAY)  # some after the due date
+            handed = sign(supplier, "delivery", {"contract": contract.id, "milestone": key, "artifact": {
+                "sha256": f"{rng.getrandbits(256):064x}", "location": "https://files.example.net/a"}}, done)
+            sent = sign(client, "payment", {"contract": contract.id, "milestone": key, "amount": eur(half),
+                                            "kind": "sent"}, done + 100)
+            objects += [handed, sign(client, "acceptance", {"delivery": handed.id, "decision": "accept"}, done + 60),
+                        sent, sign(supplier, "payment", {"contract": contract.id, "milestone": key, "amount": eur(half),
+                                                         "kind": "confirmed", "confirms": sent.id}, done + 200)]
+        objects.append(sign(client, "review", {"contract": contract.id, "subject": supplier.did,
+                                               "rating": rng.randint(3, 5)}, at + 20 * DAY))
+    rng.shuffle(objects)
+    return supplier, objects
+
+
+def reputation_bench(rounds: int) -> None:
+    from protocol.lifecycle.reputation import contract_summaries, reputation, reputation_of
+
+    started = time.perf_counter()
+    supplier, objects = build_reputation()
+    print(f"  built       {len(objects)} signed objects in {time.perf_counter() - started:.1f} s (not timed below)")
+    now = T0 + 1000 * 3600 + 60 * DAY
+    wires = [o.wire for o in objects]
+    baseline = timed(lambda: [json.loads(w) for w in wires], rounds)
+    summaries = list(contract_summaries(objects, now).values())
+    from_objects = timed(lambda: reputation(supplier.did, objects, now), rounds)
+    from_summaries = timed(lambda: reputation_of(supplier.did, summaries, now), rounds)
+    result = reputation_of(supplier.did, summaries, now)
+    assert result == reputation(supplier.did, objects, now)
+    print(f"  reputation  {len(result.contracts)} contracts, {result.reviews_counted} reviews, "
+          f"rating {result.rating_milli / 1000:.3f}, on time {result.on_time_permille / 10:.1f}%")
+    print(f"  baseline    json.loads of every object: {baseline:.1f} ms")
+    print(f"  reputation_of contract summaries (the derived-table path): {from_summaries:.1f} ms  "
+          f"({from_summaries / baseline:.2f}x baseline; target < {REPUTATION_TARGET_MS:.0f} ms: "
+          f"{'met' if from_summaries < REPUTATION_TARGET_MS else 'NOT met'})")
+    print(f"  reputation from the objects (folds every contract): {from_objects:.1f} ms  "
+          f"({from_objects / baseline:.2f}x baseline)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
@@ -130,6 +190,7 @@ def main() -> None:
     root, objects = build_project()
     print(f"  built       {len(objects)} signed objects in {time.perf_counter() - started:.1f} s (not timed below)")
     project_bench(root, objects, args.rounds)
+    reputation_bench(args.rounds)
 
 
 if __name__ == "__main__":
