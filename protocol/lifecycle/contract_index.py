@@ -10,7 +10,9 @@ object of a withdrawable type (review, proposal, claim, task, ...) is left
 out as if it had never arrived, which is what storage does by hiding it;
 retracts of contracts and signs are kept for the fold to weigh (they count
 only before the contract is in force); retracts of deliveries, acceptances,
-payments, disputes and rulings are void: those objects are final.
+payments, disputes and rulings are void: those objects are final. So is
+key rotation: given the `key_rotation`s, objects a key signed after its
+binding rotation are left out.
 """
 
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from operator import attrgetter
 from typing import Iterable, Mapping
 
 from protocol.envelope import SignedObject
+from protocol.rules import binding_rotations
 
 RETRACT_WEIGHED = frozenset({"contract", "sign"})
 """Types whose retract the contract fold weighs against the time the contract came into force."""
@@ -54,6 +57,10 @@ class Index:
 def index_objects(objects: Iterable[SignedObject]) -> Index:
     """File `objects` (any mix of types; duplicates by id collapse) for the contract fold."""
     unique = {obj.id: obj for obj in objects}
+    rotations = binding_rotations(obj for obj in unique.values() if obj.type == "key_rotation")
+    if rotations:  # section 6.1: what a key signed after its binding rotation is not part of any state
+        unique = {i: o for i, o in unique.items()
+                  if o.author not in rotations or o.created_at <= rotations[o.author].created_at}
     retracts: dict[str, list[SignedObject]] = {}
     for obj in unique.values():
         if obj.type == "retract":

@@ -397,3 +397,10 @@ def test_vectors_cover_every_code_and_kind():
     codes = {r["code"] for case in VECTORS["vectors"] for r in case.get("refusals", ())}
     assert {"not_authorized", "unknown_milestone", "amount_mismatch", "currency_mismatch", "wrong_reference"} <= codes
     assert {case["kind"] for case in VECTORS["vectors"]} == {"contract", "reputation"}
+
+
+def test_objects_signed_after_a_key_rotation_do_not_count():
+    rotation = obj(BOB, "key_rotation", START + 15, successor=DAVE.did)
+    late_sign = obj(BOB, "sign", START + 20, contract=C.id)
+    objects = [obj(ALICE, "sign", START + 10, contract=C.id), late_sign]
+    assert view(*objects).in_force and not view(*objects, rotation).in_force
