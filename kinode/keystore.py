@@ -311,3 +311,39 @@ def _load_file(path: Path, passphrase: str | None, data_dir) -> Identity:
     if identity.did != did:
         raise KeystoreCorrupt(f"{path} names {did} but its key belongs to {identity.did}")
     return identity
+
+
+def key_documents(data_dir: str | os.PathLike) -> tuple[dict, list[dict]]:
+    """The identity file's document and the retired keys' documents, as stored (for `kinode export --keys`)."""
+    current = json.loads(identity_path(data_dir).read_bytes())
+    folder = Path(data_dir) / RETIRED_DIR
+    retired = [json.loads(f.read_bytes()) for f in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return current, retired
+
+
+def encrypted_document(identity: Identity, passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> dict:
+    """An encrypted identity document for `identity` (to carry an unencrypted key out of the machine safely)."""
+    return _encrypt(identity, passphrase, kdf)
+
+
+def install_documents(data_dir: str | os.PathLike, current: dict, retired: list[dict]) -> None:
+    """Write identity documents brought from another machine: the current one as `identity.json`
+    (refused if another identity is there), the retired ones under `retired/`."""
+    for document in (current, *retired):
+        if not (isinstance(document, dict) and document.get("version") == VERSION and isinstance(document.get("did"), str)
+                and ("seed" in document or "ciphertext" in document)):
+            raise KeystoreCorrupt("the key documents in the file are not kinode identity files")
+    path = identity_path(data_dir)
+    if path.exists():
+        if json.loads(path.read_bytes()).get("did") != current["did"]:
+            raise IdentityExists(f"{path} holds another identity; import the keys into an empty data directory")
+    else:
+        os.makedirs(data_dir, mode=0o700, exist_ok=True)
+        _write_new(path, json.dumps(current, indent=2).encode() + b"\n")
+    if retired:
+        folder = Path(data_dir) / RETIRED_DIR
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for document in retired:
+            target = folder / f"{document['did'].removeprefix('did:key:')}.json"
+            if not target.exists():
+                _write_new(target, json.dumps(document, indent=2).encode() + b"\n")

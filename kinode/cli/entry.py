@@ -29,6 +29,7 @@ REGISTRARS = (
     "kinode.cli.verify_command",
     "kinode.cli.search_command",
     "kinode.cli.rotate",
+    "kinode.cli.history",
     "kinode.cli.work_commands",
 )
 
