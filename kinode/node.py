@@ -21,7 +21,7 @@ from protocol.errors import ProtocolError
 from protocol.identity import Identity
 from protocol.lifecycle.refs import LIFECYCLE_TYPES
 from protocol.message import MESSAGE_TYPE, open_object
-from storage import lineage, listing, mailbox, outbox, peers
+from storage import deliveries, lineage, listing, mailbox, outbox, peers, pending
 from storage.ingest import IngestResult
 from storage.objects import store_verified
 from storage.store import Store
@@ -204,6 +204,10 @@ def status_report(db) -> dict[str, Any]:
                    "last_error": p.last_error or waiting.get(p.url, {}).get("last_error")}
                   for p in peers.list_peers(db)],
         "destinations": list(waiting.values()),
+        # Per object: delivered to N of M, and why each other destination has not taken it (routing).
+        "deliveries": deliveries.summary(db, limit=50),
+        "pending": pending.list_pending(db, 50),  # held here until their context arrives
+        "refused_later": pending.refusals(db, 50),  # pending objects refused once their context came
     }
 
 

@@ -61,3 +61,23 @@ def recent(db: Database, limit: int = 100) -> dict[str, list[Destination]]:
         "SELECT object_id FROM deliveries GROUP BY object_id ORDER BY max(updated_at) DESC, object_id LIMIT ?",
         [limit]).fetchall()]
     return of(db, ids)
+
+
+def summary(db: Database, object_ids: list[str] | None = None, limit: int = 100) -> list[dict]:
+    """Per routed object, newest first: {"id", "type", "delivered", "total", "destinations": [...]}.
+
+    `total` counts every destination, the unreachable ones too: nothing
+    counts as sent that was not. Each destination says its state and, when
+    it has not taken the object, why (code and detail).
+    """
+    routes = of(db, object_ids) if object_ids is not None else recent(db, limit)
+    types = dict(select_in(db.conn, "SELECT id, type FROM objects WHERE id IN ({})", list(routes)))
+    answer = []
+    for object_id, rows in routes.items():
+        answer.append({
+            "id": object_id, "type": types.get(object_id), "total": len(rows),
+            "delivered": sum(1 for r in rows if r.state == "delivered"),
+            "destinations": [{"to": None if r.destination.startswith(UNREACHABLE) else r.destination,
+                              "name": r.name, "state": r.state, "code": r.code, "detail": r.detail,
+                              "at": r.updated_at} for r in rows]})
+    return answer

@@ -13,6 +13,7 @@ def status_lines(report: dict[str, Any]) -> Iterable[str]:
     waiting = sum(d["waiting"] for d in report["destinations"])
     yield f"outbox      {waiting} waiting, {report['quarantined']} quarantined (refused; see `kinode outbox`)"
     yield from delivery_lines(report["destinations"])
+    yield from routed_lines(report.get("deliveries", []), report.get("pending", []), report.get("refused_later", []))
     yield f"peers       {len(report['peers'])}"
     yield from peer_lines(report["peers"])
 
@@ -29,6 +30,25 @@ def delivery_lines(deliveries: list[dict[str, Any]], now: float | None = None) -
             retry = max(0, int(d["next_attempt_at"] - now))
             line += f", {d['failures']} failed attempts, next in {retry} s; last error: {d['last_error']}"
         yield line
+
+
+def routed_lines(routed: list[dict[str, Any]], pending: list[dict[str, Any]],
+                 refused: list[dict[str, Any]]) -> Iterable[str]:
+    """Per published object "delivered to N of M", and why each other destination has not taken it."""
+    if routed:
+        yield f"published   {len(routed)} routed (newest first)"
+    for item in routed:
+        yield f"  {item['type'] or 'object'} {item['id'][:12]}: delivered to {item['delivered']} of {item['total']}"
+        for d in item["destinations"]:
+            if d["state"] != "delivered":
+                why = f": {d['detail']} [{d['code']}]" if d["code"] else ""
+                yield f"    {d['state']} {d['name']}{why}"
+    if pending:
+        yield f"pending     {len(pending)} held until their context arrives"
+        for p in pending:
+            yield f"  {p['type']} {p['id'][:12]} waits for {', '.join(i[:12] for i in p['awaiting'])}"
+    for r in refused:
+        yield f"refused     {r['id'][:12]} once its context came: {r['detail']} [{r['code']}]"
 
 
 def peer_lines(peers: list[dict[str, Any]]) -> Iterable[str]:

@@ -16,6 +16,7 @@ from kinode.federation import mailbox, stream, work_routes
 from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
+from kinode.federation.lookup import fetch_context_forever
 from kinode.federation.limits import Limits
 from kinode.node import Node
 from kinode.federation.problem import problem
@@ -97,6 +98,7 @@ async def _background(app: web.Application):
         tasks.append(asyncio.create_task(mailbox.expire_forever(node), name="mailbox-expiry"))
     else:
         tasks.append(asyncio.create_task(mailbox.fetch_forever(node, sessions), name="mailbox"))
+        tasks.append(asyncio.create_task(fetch_context_forever(node, sessions), name="context"))
     if node.config.discover:
         from kinode.federation.discovery_task import discover_forever
         tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))

@@ -43,12 +43,54 @@ async def fetch_objects(node: Node, sessions: Sessions, ids: list[str]) -> bool:
     return await _store(node, wires)
 
 
+CONTEXT_SECONDS = 5.0
+RETRY_MISSING_SECONDS = 60  # an id no hub had is asked for again after this long, not every round
+
+
+async def fetch_context_forever(node: Node, sessions: Sessions) -> None:
+    """A participant's node asks its hubs for what its pending objects wait for.
+
+    An object that concerns the owner may arrive before its context (a contract
+    naming a resolver who never saw the task it covers): without this it would
+    wait until evicted while its sender retries.
+    """
+    tried: dict[str, int] = {}
+    while True:
+        try:
+            await fetch_missing_context(node, sessions, tried)
+        except Exception:  # the loop must survive anything one round meets
+            log.exception("fetching pending context failed")
+        await asyncio.sleep(CONTEXT_SECONDS)
+
+
+async def fetch_missing_context(node: Node, sessions: Sessions, tried: dict[str, int] | None = None,
+                                limit: int = 100) -> bool:
+    """One round: fetch the ids pending objects wait for (those not tried lately); True if any was stored."""
+    tried = {} if tried is None else tried
+    now = node.now()
+    needed = [i for i in await node.store.read(_awaited, limit * 2) if tried.get(i, 0) <= now][:limit]
+    if not needed:
+        return False
+    for object_id in needed:
+        tried[object_id] = now + RETRY_MISSING_SECONDS
+    return await fetch_objects(node, sessions, needed)
+
+
+def _awaited(db, limit: int) -> list[str]:
+    return [row[0] for row in db.execute(
+        "SELECT DISTINCT n.needed FROM pending_needs n WHERE NOT EXISTS "
+        "(SELECT 1 FROM objects o WHERE o.id = n.needed) ORDER BY n.needed LIMIT ?", [limit]).fetchall()]
+
+
 async def _store(node: Node, wires: list) -> bool:
     if not wires:
         return False
     # Verified (store.ingest), but not admitted by policy: the node asked for these itself.
     results = await node.store.ingest(wires, node.now())
-    return any(r.status == "accepted" for r in results)
+    if any(r.status == "accepted" for r in results):
+        node.changes.notify()
+        return True
+    return False
 
 
 async def _get_json(sessions: Sessions, url: str, params: dict[str, str]):

@@ -15,7 +15,6 @@ from protocol.envelope import SignedObject
 from protocol.lifecycle import contract_fold, projects
 from storage import deliveries as delivery_log
 from storage import lifecycle, pending
-from storage.deliveries import UNREACHABLE
 from storage.derived import select_in, signed_from_wire
 
 
@@ -119,16 +118,5 @@ def _needs_of(view, me: str, role: str | None) -> list[dict[str, Any]]:
 
 
 def deliveries(db: Database, object_ids: list[str] | None, limit: int = 100) -> list[dict[str, Any]]:
-    """Per routed object: {"id", "type", "delivered", "total", "destinations": [...]} (M counts every
-    destination, the unreachable ones too: nothing counts as sent that was not)."""
-    routes = delivery_log.of(db, object_ids) if object_ids is not None else delivery_log.recent(db, limit)
-    types = dict(select_in(db.conn, "SELECT id, type FROM objects WHERE id IN ({})", list(routes)))
-    answer = []
-    for object_id, rows in routes.items():
-        answer.append({
-            "id": object_id, "type": types.get(object_id), "total": len(rows),
-            "delivered": sum(1 for r in rows if r.state == "delivered"),
-            "destinations": [{"to": None if r.destination.startswith(UNREACHABLE) else r.destination,
-                              "name": r.name, "state": r.state, "code": r.code, "detail": r.detail,
-                              "at": r.updated_at} for r in rows]})
-    return answer
+    """Per routed object: delivered to N of M, and where and why not (storage.deliveries.summary)."""
+    return delivery_log.summary(db, object_ids, limit)
