@@ -277,8 +277,9 @@ def scenes(draw):
                     at=T0 + draw(st.integers(1, 3)))
         tasks.append(made)
     objects += tasks
-    for _ in range(draw(st.integers(0, 8))):
-        target, who, at = draw(st.sampled_from(tasks)), draw(st.sampled_from(PEOPLE)), T0 + draw(st.integers(10, 6 * DAY))
+    for _ in range(draw(st.integers(0, 12))):
+        target = draw(st.sampled_from(tasks[:2]))  # few tasks, so claims compete for places
+        who, at = draw(st.sampled_from(PEOPLE)), T0 + draw(st.integers(10, 3 * DAY))
         made = claim(target, who, at)
         objects.append(made)
         if draw(st.booleans()):
@@ -292,7 +293,7 @@ def scenes(draw):
             made = signed_contract(target, draw(st.sampled_from(PEOPLE)), T0 + draw(st.integers(10, 5 * DAY)))
             got = delivery(made[0], sign_author(made[0]), made[2].created_at + 100, f"{len(objects):064x}")
             objects += [*made, got, acceptance(got, got.created_at + draw(st.sampled_from([10, 8 * DAY])))]
-    now = T0 + draw(st.integers(0, 40 * DAY))
+    now = T0 + draw(st.one_of(st.integers(0, 4 * DAY), st.integers(0, 40 * DAY)))  # leases live, then anything
     return root, objects, now
 
 
