@@ -15,6 +15,7 @@ Other folds add their figures as functions called from `main` (e.g.
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -185,7 +186,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
-    print(f"lifecycle folds (median of {args.rounds} rounds, one process, python {sys.version.split()[0]})")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"lifecycle folds (median of {args.rounds} rounds, one process, python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, load average {load})")
     started = time.perf_counter()
     root, objects = build_project()
     print(f"  built       {len(objects)} signed objects in {time.perf_counter() - started:.1f} s (not timed below)")
