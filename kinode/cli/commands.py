@@ -99,6 +99,8 @@ def _common(parser: argparse.ArgumentParser, port: int) -> None:
                         help="port of the local web UI on 127.0.0.1 (default 0: any free port; the login URL is printed)")
     parser.add_argument("--no-ui", action="store_true", help="do not serve the local web UI")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--json", action="store_true",
+                        help="announce readiness as one JSON line (role, did, categories, url, ui) instead of text")
     parser.add_argument("--rate-limit", type=_rate, metavar="RATE:BURST",
                         help="requests a second (and at once) each client address may send (default 200:2000)")
     parser.add_argument("--author-rate-limit", type=_rate, metavar="RATE:BURST",
@@ -165,7 +167,7 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
         extra={"hub": hub_config, "hub_flags": (args.category, args.peer)} if is_hub
         else {"hub_directory": not args.no_hub_directory})
     from kinode.cli.runner import serve  # the server's imports only when one starts
-    asyncio.run(serve(config, identity, ui_port=None if args.no_ui else args.ui_port))
+    asyncio.run(serve(config, identity, ui_port=None if args.no_ui else args.ui_port, as_json=args.json))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import dataclasses
+import json
 import logging
 import signal
 import socket
@@ -38,11 +39,12 @@ def bind(host: str, port: int) -> socket.socket:
 UI_HOST = "127.0.0.1"  # the web UI never listens beyond loopback, whatever --host says
 
 
-async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = None) -> None:
+async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = None, as_json: bool = False) -> None:
     """Run until SIGINT or SIGTERM; then finish in-flight work and close the store.
 
     With `ui_port` (0: any free port) the web UI runs on its own loopback port and
-    its login URL is printed on the line after the listening line.
+    its login URL is printed on the line after the listening line. `as_json`: one
+    JSON line instead ({"role", "did", "categories", "url", "ui"}), for scripts.
     """
     sock = bind(config.host, config.port)
     ui_sock = bind(UI_HOST, ui_port) if ui_port is not None else None
@@ -52,13 +54,13 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
     runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False, shutdown_timeout=5)
-    ui_runner, ui_line = None, ""
+    ui_runner, ui_line, ui_url = None, "", None
     if ui_sock is not None:
         from web_ui.app import create_app as create_ui
         from web_ui.security import Guard
         guard = Guard(f"{UI_HOST}:{ui_sock.getsockname()[1]}")
         ui_runner = web.AppRunner(create_ui(node, guard), access_log=None, handle_signals=False, shutdown_timeout=2)
-        ui_line = f"\nweb UI: open {guard.login_url}"
+        ui_line, ui_url = f"\nweb UI: open {guard.login_url}", guard.login_url
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -72,7 +74,11 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         role = "hub" if config.is_hub else "node"
         categories = f" for {', '.join(config.categories)}" if config.categories else ""
         # One write for both lines: a reader may close the pipe after the first.
-        _announce(f"kinode {role} {identity.did}{categories} listening on {config.url}{ui_line}\n")
+        if as_json:
+            _announce(json.dumps({"role": role, "did": identity.did, "categories": list(config.categories),
+                                  "url": config.url, "ui": ui_url}) + "\n")
+        else:
+            _announce(f"kinode {role} {identity.did}{categories} listening on {config.url}{ui_line}\n")
         log.info("ready: %s %s on %s", role, identity.did, config.url)
         await stop.wait()
         log.info("stopping")

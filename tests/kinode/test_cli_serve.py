@@ -75,3 +75,24 @@ def test_serve_hub_and_demo_have_distinct_default_ports():
     assert defaults == {"serve": 7300, "hub": 7310, "demo": 7400}
     demo_range = range(defaults["demo"], defaults["demo"] + 20)
     assert defaults["serve"] not in demo_range and defaults["hub"] not in demo_range
+
+
+def test_serve_announces_itself_as_json_for_scripts(tmp_path):
+    import signal
+    import subprocess
+
+    from cli_support import KINODE
+    from harness import wait_ready
+    data_dir = str(tmp_path / "node")
+    ok(run("init", "--data-dir", data_dir, "--no-passphrase"))
+    process = subprocess.Popen([*KINODE, "serve", "--data-dir", data_dir, "--port", "0", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        ready = json.loads(process.stdout.readline())
+        assert ready["role"] == "node" and ready["url"].startswith("http://127.0.0.1:")
+        assert wait_ready(ready["url"], process)["did"] == ready["did"]
+        assert ready["ui"] is None or ready["ui"].startswith("http://127.0.0.1:")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.stdout.close()
+        assert process.wait(15) == 0
