@@ -239,11 +239,20 @@ async def author_profile(node: Node, session: aiohttp.ClientSession, did: str) -
 async def endorsements(node: Node, session: aiohttp.ClientSession, did: str) -> list[Found]:
     """Endorsements naming `did` that this node or its hubs hold, verified (empty if none are served)."""
     held = [i for i in await recent(node, "endorsement", 500) if i.body.get("subject") == did]
-    found = [Found(i, "this node", True) for i in held]
-    for answer in await search_hubs(node, session, {"type": "endorsement", "limit": "50"}):
-        found += [f for f in answer.results if f.verified and f.item.body.get("subject") == did
-                  and f.item.id not in {x.item.id for x in found}]
-    return found
+    found = {i.id: Found(i, "this node", True) for i in held}
+    for remote in list(node.remotes.values()):
+        # The hub's log of endorsements (every hub serves it), each verified here.
+        try:
+            async with session.get(f"{remote.url}/ki/v1/objects", params={"type": "endorsement", "limit": "500"},
+                                   timeout=SEARCH_TIMEOUT) as response:
+                page = json.loads(await response.read()) if response.status == 200 else {}
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
+            continue
+        for raw in page.get("objects", []) if isinstance(page, dict) else []:
+            checked = _checked(node, raw, remote.url)
+            if checked.verified and checked.item.body.get("subject") == did:
+                found.setdefault(checked.item.id, checked)
+    return sorted(found.values(), key=lambda f: (f.item.created_at, f.item.id))
 
 
 async def queue_depth(node: Node) -> dict[str, int]:
@@ -256,3 +265,31 @@ async def endorsements_by(node: Node, did: str | None = None) -> list[Item]:
     """Endorsements authored by `did` (default: this node's owner), current ones, newest first."""
     return await mine(node, "endorsement", 500) if did is None else [
         _item(r) for r in await node.store.read(listing.recent, type="endorsement", author=did, limit=500)]
+
+
+async def hub_json(node: Node, session: aiohttp.ClientSession, path: str) -> tuple[str, dict] | None:
+    """(hub URL, JSON body) of the first hub answering 200 to GET `path` (e.g. a project's view there)."""
+    for remote in list(node.remotes.values()):
+        try:
+            async with session.get(remote.url + path, timeout=SEARCH_TIMEOUT) as response:
+                if response.status == 200:
+                    body = json.loads(await response.read())
+                    if isinstance(body, dict):
+                        return remote.url, body
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError):
+            continue
+    return None
+
+
+async def learn_profiles(node: Node, fetcher: Any, dids: list[str]) -> None:
+    """Store the current profiles of `dids` (their node URLs) from the hubs, before publishing to them.
+
+    Routing reads a party's node URL from a profile held here when the outbox
+    expands an object; fetching it first means the object is routed to that
+    node rather than reported unreachable. `fetcher` is a kinode.work HubFetcher.
+    """
+    missing = [did for did in dict.fromkeys(dids) if did and await profile(node, did) is None]
+    if missing and fetcher is not None:
+        found = await fetcher.profiles(missing)
+        if found:
+            await node.store.ingest(found, node.now())

@@ -13,26 +13,31 @@ import aiohttp
 from aiohttp import web
 
 from kinode.node import Node
-from web_ui import events, login, participant, security
+from web_ui import contracts, events, login, participant, security, work
 from web_ui.appkeys import CLIENT, NODE
 from web_ui.render import render
 from web_ui.security import GUARD, Guard
 
 log = logging.getLogger("kinode.web_ui")
 STATIC = Path(__file__).parent / "static"
-MAX_FORM_BYTES = 1024 * 1024  # forms are small; uploads have their own limit where they land
+MAX_FORM_BYTES = 1024 * 1024  # forms are small; only a delivery's upload may be larger
+UPLOAD_PATHS = ("/deliver",)
 
 
 def create_app(node: Node, guard: Guard) -> web.Application:
     app = web.Application(middlewares=[security.guard_middleware, _pages_for_errors],
-                          client_max_size=MAX_FORM_BYTES)
+                          client_max_size=contracts.MAX_UPLOAD_BYTES + MAX_FORM_BYTES)
     app[NODE], app[GUARD] = node, guard
+    app[security.BODY_LIMITS] = security.BodyLimits(MAX_FORM_BYTES, contracts.MAX_UPLOAD_BYTES + MAX_FORM_BYTES,
+                                                    UPLOAD_PATHS)
     app.router.add_get("/login", login.login)
     app.router.add_post("/login", login.login)
     app.router.add_post("/logout", login.logout)
     events.setup(app)
     app.router.add_static("/static", STATIC, append_version=False)
     app.add_routes(participant.routes)
+    app.add_routes(work.routes)
+    app.add_routes(contracts.routes)
     if node.config.is_hub:
         from web_ui import hub
         app.add_routes(hub.routes)

@@ -9,7 +9,7 @@ from aiohttp import web
 from kinode import overview
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
-from web_ui import forms
+from web_ui import forms, work
 from web_ui.appkeys import CLIENT, NODE
 from web_ui.render import render
 
@@ -27,8 +27,10 @@ async def dashboard(request: web.Request) -> web.Response:
     profile = await overview.profile(node)
     offers = [i for i in mine if i.type == "offer"]
     waiting = [d for d in await overview.deliveries(node, limit=RECENT_MINE) if d.rejected or d.waiting]
+    projects = await overview.mine(node, "project", limit=RECENT_MINE)
+    needs = await work.service(request).needs_me()
     return render(request, "dashboard.html", mine=mine, offers=offers, counts=counts, profile=profile,
-                  waiting=waiting, total=sum(counts.values()))
+                  waiting=waiting, total=sum(counts.values()), projects=projects, needs=needs)
 
 
 @routes.get("/profile")
@@ -43,9 +45,14 @@ async def profile_page(request: web.Request) -> web.Response:
 @routes.post("/profile")
 async def publish_profile(request: web.Request) -> web.StreamResponse:
     form = await request.post()
+    node = request.app[NODE]
     body = forms.profile_body(form)
+    # Where objects that concern the owner are delivered (spec: profile.node), and the hubs used.
+    body["node"] = node.config.url
+    if node.remotes:
+        body["hubs"] = sorted(node.remotes)
     try:
-        await request.app[NODE].publish("profile", body)
+        await node.publish("profile", body)
     except ProtocolError as error:
         return render(request, "profile.html", status=422, values=forms.profile_values(body),
                       errors=forms.field_errors(error, forms.PROFILE_FIELDS), current=None, saved=False)

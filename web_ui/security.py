@@ -65,6 +65,21 @@ class Guard:
 GUARD = web.AppKey("guard", Guard)
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """Bytes a request body may declare: small for forms, larger for paths ending in an upload suffix."""
+
+    form: int
+    upload: int
+    upload_suffixes: tuple[str, ...]
+
+    def for_path(self, path: str) -> int:
+        return self.upload if path.endswith(self.upload_suffixes) else self.form
+
+
+BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
+
+
 def forbidden(reason: str) -> web.Response:
     return web.Response(status=403, text=f"403 Forbidden: {reason}\n", content_type="text/plain")
 
@@ -74,6 +89,9 @@ async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
     guard = request.app[GUARD]
     if request.headers.get("Host") != guard.host:
         response = forbidden(f"this UI answers only to http://{guard.host}/ (Host header mismatch)")
+    elif request.method not in SAFE_METHODS and _too_large(request):
+        response = web.Response(status=413, text="413: the body is larger than this form allows\n",
+                                content_type="text/plain")
     elif request.method not in SAFE_METHODS and not await _checked_change(request, guard):
         response = forbidden("a change needs this page's CSRF token and no foreign Origin")
     elif request.path not in PUBLIC_PATHS and not guard.session_ok(request.cookies.get(guard.cookie_name)):
@@ -86,6 +104,12 @@ async def guard_middleware(request: web.Request, handler) -> web.StreamResponse:
             raise
     secure_headers(response)
     return response
+
+
+def _too_large(request: web.Request) -> bool:
+    """Refused before a byte of the body is read (a body without a length is bounded by client_max_size)."""
+    limits = request.app.get(BODY_LIMITS)
+    return limits is not None and (request.content_length or 0) > limits.for_path(request.path)
 
 
 async def _checked_change(request: web.Request, guard: Guard) -> bool:
@@ -124,7 +148,7 @@ def secure_headers(response: web.StreamResponse) -> None:
     if response.prepared:
         return
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    headers.setdefault("Content-Security-Policy", CSP)  # a download may set a stricter one (sandbox)
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
     headers["Referrer-Policy"] = "same-origin"  # no-referrer would make Chromium send Origin: null on our own forms

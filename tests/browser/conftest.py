@@ -6,8 +6,6 @@ Screenshots are written only when KINODE_SCREENSHOTS names a folder
 (`make screenshots`), so a normal test run leaves the tree clean.
 """
 
-import os
-import time
 from pathlib import Path
 
 import pytest
@@ -65,22 +63,3 @@ def open_ui(browser):
     yield opener
     for context in contexts:
         context.close()
-
-
-def shoot(page, name: str) -> None:
-    folder = os.environ.get("KINODE_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def poll(check, what: str, timeout: float = 30.0):
-    """Retry `check()` (which may reload a page) until truthy; the UI is eventually consistent with gossip."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import poll, shoot
+from ui_proc import poll, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -62,8 +62,8 @@ def test_publish_profile_and_offer_on_one_node_and_find_it_from_another(market, 
     assert re.fullmatch(r"[0-9a-f]{64}", offer_id)
 
     page.goto(alice.ui + "/delivery")
-    poll(lambda: page.reload() or "delivered to 1 of 1" in page.locator("tr", has_text="Accessible landing page")
-         .inner_text(), "the offer to reach the hub")
+    poll(lambda: (page.reload(), "delivered to 1 of 1" in page.locator("tr", has_text="Accessible landing page")
+                  .inner_text())[1], "the offer to reach the hub")
     shoot(page, "delivery")
 
     other = open_ui(bob)
@@ -77,7 +77,7 @@ def test_publish_profile_and_offer_on_one_node_and_find_it_from_another(market, 
     result.get_by_role("link").click()
     assert other.get_by_role("heading", level=1).inner_text() == "Accessible landing page"
     assert "Signature verified by this node" in other.content()
-    assert "Alice Example" in other.locator("section", has_text="The author").inner_text()
+    assert "Alice Example" in other.get_by_role("region", name="The author").inner_text()
     shoot(other, "listing")
     page.goto(alice.ui + "/")
     assert "Accessible landing page" in page.locator("section", has_text="My offers").inner_text()

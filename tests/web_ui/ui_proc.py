@@ -6,6 +6,7 @@ web UI's login URL) and keeps the token, so tests can log in as the owner.
 
 import http.client
 import os
+import time
 import signal
 import subprocess
 import urllib.parse
@@ -118,3 +119,22 @@ def login(node: UiNode) -> str:
     assert answer.status == 303, answer.text
     [(name, header)] = answer.cookies.items()
     return f"{name}={header.split(';', 1)[0].split('=', 1)[1]}"
+
+
+def shoot(page, name: str) -> None:
+    folder = os.environ.get("KINODE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
+def poll(check, what: str, timeout: float = 30.0):
+    """Retry `check()` (which may reload a page) until truthy; the UI is eventually consistent with gossip."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)

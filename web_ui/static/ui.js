@@ -46,6 +46,9 @@
     }
   }
 
+  // datetime-local fields carry no zone: tell the server the browser's offset (else it reads UTC).
+  for (const tz of document.querySelectorAll("input[data-tz]")) tz.value = String(new Date().getTimezoneOffset());
+
   localize(document);
   setInterval(() => localize(document), 60000);
   if (window.EventSource) {

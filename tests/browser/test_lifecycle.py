@@ -1,0 +1,164 @@
+"""The work lifecycle across two participants' UIs and a hub's, in real Chromium.
+
+Alice posts a project and a task; Bob finds it through the hub and proposes;
+Alice drafts a contract from the proposal; both sign; Bob delivers a file,
+Alice rejects it with a reason, Bob delivers again, Alice accepts and records
+payment, Bob confirms; both review. The hub's operator endorses Bob, and the
+endorsement shows on Bob's offer as Alice's node sees it.
+"""
+
+import datetime
+
+import pytest
+
+from ui_proc import poll, shoot, start
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lifecycle")
+    started = []
+    try:
+        hub = start(root, "hub", hub_categories=["web-design"])
+        started.append(hub)
+        started.append(start(root, "alice", hubs=[hub.url]))
+        started.append(start(root, "bob", hubs=[hub.url]))
+        yield started
+    finally:
+        for node in started:
+            node.stop()
+
+
+def reload_until(page, text: str, what: str, timeout: float = 45.0):
+    return poll(lambda: (page.reload(), text in page.content())[1], what, timeout)
+
+
+def profile(page, node, name: str) -> None:
+    page.goto(node.ui + "/profile")
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Publish profile").click()
+    assert "Profile published" in page.content()
+
+
+def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_path):
+    hub, alice, bob = trio
+    a, b, h = open_ui(alice), open_ui(bob), open_ui(hub)
+    profile(a, alice, "Alice Client")
+    profile(b, bob, "Bob Supplier")
+
+    # Alice posts a project with one task.
+    in_ten_days = (datetime.datetime.now() + datetime.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
+    in_five_days = (datetime.datetime.now() + datetime.timedelta(days=5)).strftime("%Y-%m-%dT%H:%M")
+    a.goto(alice.ui + "/projects/new")
+    a.get_by_label("Category").fill("web-design")
+    a.get_by_label("Title").fill("Bakery website")
+    a.get_by_label("Description").fill("A small site for a bakery: menu, hours, map.")
+    a.locator("#f-budget").fill("900.00")
+    a.get_by_label("Deadline").fill(in_ten_days)
+    a.get_by_role("button", name="Post project").click()
+    assert a.get_by_role("heading", level=1).inner_text() == "Bakery website"
+    a.get_by_label("Title").fill("Menu page")
+    a.get_by_label("Description").fill("The menu, with prices.")
+    a.get_by_label("Budget (EUR)").fill("300.00")
+    a.get_by_label("Deadline").fill(in_five_days)
+    a.get_by_role("button", name="Add task").click()
+    assert "Task added" in a.content()
+    assert a.locator("svg.graph .task.critical").count() == 1  # one task: it is the critical path
+    shoot(a, "project")
+    project_url = a.url.split("?")[0]
+
+    # Bob finds the project through the hub and proposes for the task.
+    b.goto(bob.ui + "/find?type=project&q=bakery")
+    poll(lambda: (b.reload(), b.locator(".results li", has_text="Bakery website").count())[1], "the project on the hub")
+    b.locator(".results li", has_text="Bakery website").get_by_role("link").click()
+    b.get_by_role("link", name="Open the project").click()
+    reload_until(b, "Menu page", "the task at the hub")
+    b.get_by_label("For", exact=True).select_option(label="Menu page")
+    b.get_by_label("Your price").fill("300.00")
+    b.get_by_label("Message").fill("I build bakery menus; done in four days.")
+    b.get_by_role("button", name="Send proposal").click()
+    assert "Proposal sent" in b.content()
+
+    # Alice drafts a contract from the proposal in her inbox.
+    a.goto(alice.ui + "/inbox")
+    reload_until(a, "I build bakery menus", "the proposal at Alice's node")
+    shoot(a, "inbox")
+    a.get_by_role("link", name="draft a contract").first.click()
+    a.get_by_label("Terms").fill("The menu page as described in the task, responsive, in German and English.")
+    a.get_by_role("button", name="Propose contract").click()
+    assert "Contract proposed" in a.content(), a.locator(".error").all_inner_texts()
+    contract_path = a.url.split("?")[0].split(alice.ui, 1)[1]
+    a.get_by_role("button", name="Sign this contract").click()
+    assert "Signed." in a.content()
+
+    # Bob sees it waiting for his sign, and signs.
+    b.goto(bob.ui + "/")
+    reload_until(b, "waits for your sign", "the contract at Bob's node")
+    b.goto(bob.ui + contract_path)
+    b.get_by_role("button", name="Sign this contract").click()
+    assert "in force" in b.get_by_role("heading", level=1).inner_text()
+
+    # Bob delivers; Alice rejects with a reason; Bob delivers again; Alice accepts.
+    first = tmp_path / "menu-v1.html"
+    first.write_text("<h1>Menu</h1>")
+    b.get_by_label("File to deliver for all").set_input_files(str(first))
+    b.get_by_label("Where the client fetches it").fill("https://files.example/menu-v1.html")
+    b.get_by_role("button", name="Deliver all").click()
+    assert "Delivered" in b.content()
+    a.goto(alice.ui + contract_path)
+    reload_until(a, "Accept delivery", "the first delivery at Alice's node")
+    a.get_by_label("Reason, if you reject").fill("The prices are missing.")
+    a.get_by_role("button", name="Reject delivery").click()
+    assert "rejected" in a.content()
+    b.goto(bob.ui + contract_path)
+    reload_until(b, "The prices are missing.", "the rejection at Bob's node")
+    second = tmp_path / "menu-v2.html"
+    second.write_text("<h1>Menu</h1><p>Bread 3.50 EUR</p>")
+    b.get_by_label("File to deliver for all").set_input_files(str(second))
+    b.get_by_label("Where the client fetches it").fill("https://files.example/menu-v2.html")
+    b.get_by_role("button", name="Deliver all").click()
+    a.goto(alice.ui + contract_path)
+    reload_until(a, "Accept delivery", "the second delivery at Alice's node")
+    a.get_by_role("button", name="Accept delivery").click()
+    a.get_by_label("Payment reference").fill("transfer 2026-12")
+    a.get_by_role("button", name="Record payment of 300.00 EUR").click()
+    assert "Payment recorded" in a.content()
+
+    # Bob confirms the payment; the contract completes; both review.
+    b.goto(bob.ui + contract_path)
+    reload_until(b, "Confirm payment received", "the payment at Bob's node")
+    b.get_by_role("button", name="Confirm payment received").click()
+    assert "completed" in b.get_by_role("heading", level=1).inner_text()
+    b.get_by_label("Rating").select_option("5")
+    b.get_by_label("Your review").fill("Clear brief, paid at once.")
+    b.get_by_role("button", name="Publish review").click()
+    assert "Review published" in b.content()
+    a.goto(alice.ui + contract_path)
+    reload_until(a, "Publish review", "completion at Alice's node")
+    a.get_by_label("Rating").select_option("4")
+    a.get_by_role("button", name="Publish review").click()
+    assert "Review published" in a.content()
+    shoot(a, "contract")
+
+    # The hub's operator endorses Bob; Alice's node shows it on Bob's offer.
+    b.goto(bob.ui + "/offers/new")
+    b.get_by_label("Category").fill("web-design")
+    b.get_by_label("Title").fill("Menu pages for food shops")
+    b.get_by_label("Description").fill("Menus that customers can read on a phone.")
+    b.get_by_label("Amount").fill("250")
+    b.get_by_role("button", name="Publish offer").click()
+    offer_path = b.url.split("?")[0].split(bob.ui, 1)[1]
+    h.goto(hub.ui + "/hub")
+    h.get_by_label("Participant (did:key)").fill(bob.did)
+    h.get_by_label("Note (public)").fill("Delivered menus for three bakeries")
+    h.get_by_role("button", name="Endorse").click()
+    assert "Endorsement published" in h.content()
+    shoot(h, "hub")
+    a.goto(alice.ui + offer_path)
+    reload_until(a, "Delivered menus for three bakeries", "the endorsement on Bob's listing at Alice's node")
+    assert "expert in web-design" in a.get_by_role("region", name="The author").inner_text()
+    shoot(a, "listing-endorsed")
+    a.goto(project_url)
+    assert "Bakery website" in a.content()
