@@ -6,8 +6,8 @@ their version changes:
 - `lifecycle_index(object_id, type, root, parent, category, hidden)`: one
   row per stored lifecycle object (protocol.lifecycle.refs), hidden ones
   included with `hidden = 1` so that a child of a hidden object still finds
-  its root. A `retract` of an indexed object is indexed under its target's
-  root (the contract fold reads retracts of contracts and signs).
+  its root. A visible `retract` of an indexed object is indexed under its
+  target's root (the contract fold reads retracts of contracts and signs).
 - `contract_parties(contract_id, did, role)`: who is party to each contract.
 
 Roots (projects and offers) are not rows: `root` names them. A lifecycle
@@ -26,7 +26,7 @@ from protocol.envelope import SignedObject
 from protocol.lifecycle import refs
 from storage.derived import Derived, register, select_in, signed_from_wire
 
-VERSION = 1
+VERSION = 2
 
 
 def create(db: Database) -> None:
@@ -64,7 +64,7 @@ def apply(db: Database, obj: SignedObject, hidden: bool) -> None:
             # retracts that arrived before their target (kept in `retractions`) join it now
             for retract_id, in db.execute("SELECT retract_id FROM retractions WHERE target = ?", [obj.id]):
                 _index_retract(db, retract_id, obj.id, root, category)
-    elif obj.type == "retract":
+    elif obj.type == "retract" and not hidden:
         target = obj.body.get("target")
         row = db.execute("SELECT root, category FROM lifecycle_index WHERE object_id = ?", [target]).fetchone()
         if row is not None:
@@ -72,6 +72,9 @@ def apply(db: Database, obj: SignedObject, hidden: bool) -> None:
 
 
 def hide(db: Database, object_id: str) -> None:
+    # A hidden retract (void, or signed after a rotation) means nothing to the folds, and a node that
+    # saw its target first never stored it: its row goes, so the index is the same in either order.
+    db.execute("DELETE FROM lifecycle_index WHERE object_id = ? AND type = 'retract'", [object_id])
     db.execute("UPDATE lifecycle_index SET hidden = 1 WHERE object_id = ?", [object_id])
 
 
@@ -95,9 +98,9 @@ def _index(db: Database, object_id: str, type_: str, root: str, parent_id: str, 
 
 
 def _index_retract(db: Database, retract_id: str, target: str, root: str, category: str | None) -> None:
-    row = db.execute("SELECT hidden_by IS NOT NULL FROM objects WHERE id = ?", [retract_id]).fetchone()
-    if row is not None:
-        _index(db, retract_id, "retract", root, target, category, bool(row[0]))
+    row = db.execute("SELECT hidden_by FROM objects WHERE id = ?", [retract_id]).fetchone()
+    if row is not None and row[0] is None:
+        _index(db, retract_id, "retract", root, target, category, False)
 
 
 LIFECYCLE_INDEX = register(Derived("lifecycle_index", create, apply, hide, drop, version=VERSION))
