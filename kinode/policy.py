@@ -11,7 +11,8 @@ from protocol.lifecycle.refs import LIFECYCLE_TYPES
 REFERENCE_KEYS = ("target", "contract", "delivery", "task", "project", "dispute", "claim")
 """Body members that name another object: a participant takes objects that refer to ones it holds."""
 
-HUB_GLOBAL_TYPES = frozenset({"profile", "hub", "category", "endorsement", "key_rotation", "retract"})
+HUB_GLOBAL_TYPES = frozenset({"profile", "hub", "category", "endorsement", "key_rotation", "retract",
+                              "label", "response"})  # labels and responses: moderation travels to every hub (spec 14.4)
 
 
 def admit(obj: SignedObject, *, hub_categories: tuple[str, ...] | None = None, owner: str | None = None,

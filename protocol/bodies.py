@@ -114,6 +114,21 @@ def _milestones_fit(body: Body, created_at: int, author: str | None) -> None:
                           f"{currency}, not the price {price['amount']} {currency}")
 
 
+LABEL_REASONS = ("spam", "fraud", "illegal", "off_topic", "impersonation", "harassment", "misleading",
+                 "duplicate", "other")
+
+
+def _label_names_one(body: Body, created_at: int, author: str | None) -> None:
+    wanted, unwanted = ("target", "subject") if body["scope"] == "object" else ("subject", "target")
+    if wanted not in body:
+        raise InvalidBody(f"body.{wanted}: required when scope is {body['scope']}")
+    if unwanted in body:
+        raise InvalidBody(f"body.{unwanted}: a label of scope {body['scope']} names no {unwanted}")
+
+
+_LABEL_SCHEMA = {"if": {"required": ["scope"], "properties": {"scope": {"const": "object"}}},
+                 "then": {"required": ["target"], "not": {"required": ["subject"]}},
+                 "else": {"required": ["subject"], "not": {"required": ["target"]}}}
 _REASON_SCHEMA = {"if": {"required": ["decision"], "properties": {"decision": {"const": "reject"}}},
                   "then": {"required": ["reason"], "properties": {"reason": _NON_BLANK_REASON.schema({})}}}
 _CONFIRMS_SCHEMA = {"if": {"required": ["kind"], "properties": {"kind": {"const": "confirmed"}}},
@@ -138,7 +153,10 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
                "node": "the base URL of the author's node, where objects that concern the author are delivered"}),
     _type("hub", "A hub announcement: where it listens and which categories it aggregates. Replaceable.", {
         "url": (URL, R), "name": (NAME, R), "categories": (ListOf(SLUG, 1, 100), R),
-        "policy": (NOTE, O)}, notes={"url": "the hub's base URL", "policy": "moderation policy, short"}),
+        "policy": (NOTE, O), "leaders": (ListOf(DID, max=100), O), "fee_bps": (Int(0, 10_000), O)},
+        notes={"url": "the hub's base URL", "policy": "moderation policy, short",
+               "leaders": "the category leaders of this hub: their endorsements count (section 14.2)",
+               "fee_bps": "the hub's fee in basis points of a contract's price, for contracts made through it"}),
     _type("category", "A category of work, optionally under a parent category.", {
         "slug": (SLUG, R), "name": (NAME, R), "description": (Text(10000), O), "parent": (SLUG, O)},
         rules=(Rule("`parent` MUST differ from `slug`.", _parent_differs),)),
@@ -232,6 +250,19 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
     _type("review", "The author rates another party of a completed contract.", {
         "contract": (OBJECT_ID, R), "subject": (DID, R), "rating": (Int(1, 5), R),
         "text": (Text(5000), O)}, notes={"subject": "another party of the contract"}),
+    _type("label", "A hub's moderation decision about an object or an author, with a reason and an expiry.", {
+        "scope": (Enum("object", "author"), R), "target": (OBJECT_ID, O), "subject": (DID, O),
+        "reason": (Enum(*LABEL_REASONS), R), "note": (NOTE, O), "expires": (TIMESTAMP, R)},
+        rules=(_after_created("expires"),
+               Rule('`target` MUST be present and `subject` absent when `scope` is "object"; `subject` MUST be '
+                    'present and `target` absent when `scope` is "author".', _label_names_one, _LABEL_SCHEMA)),
+        notes={"scope": '"object": delist `target`; "author": block every object by `subject`',
+               "target": "id of the object delisted", "subject": "the author blocked",
+               "reason": "section 14.4 says what each reason means", "note": "free text for the author and readers",
+               "expires": "the label stops applying at this time"}),
+    _type("response", "The author affected by a label answers it; hubs show the answer beside the label.", {
+        "label": (OBJECT_ID, R), "text": (Text(5000, non_blank=True), R)},
+        notes={"label": "id of the label answered"}),
     _type("retract", "The author withdraws one of their own objects.", {
         "target": (OBJECT_ID, R), "reason": (NOTE, O)}, notes={"target": "id of an object by the same author"}),
     _type("key_rotation", "The author's key names its successor.", {"successor": (DID, R)},

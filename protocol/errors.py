@@ -25,7 +25,8 @@ code that `specs/protocol.md` defines::
     ├── BadContentDigest       bad_content_digest
     ├── InvalidSyncMessage     invalid_sync_message
     ├── WrongReference         wrong_reference
-    └── AwaitingContext        awaiting_context (the "pending" status's code, not a refusal)
+    ├── AwaitingContext        awaiting_context (the "pending" status's code, not a refusal)
+    └── BadReceipt             bad_receipt
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
 """
@@ -167,6 +168,11 @@ class UnknownMilestone(ProtocolError):
 class AmountMismatch(ProtocolError):
     """A payment's amount is not the milestone's, or a ruling awards more than the dispute covers."""
     code = "amount_mismatch"
+
+
+class BadReceipt(ProtocolError):
+    """An inclusion receipt (or a complaint built on one) that does not verify (section 14.5)."""
+    code = "bad_receipt"
 
 
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())

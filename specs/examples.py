@@ -47,7 +47,8 @@ def build_examples() -> dict[str, SignedObject]:
         "hubs": ["https://hub.example.org/"]})
     sign(alice, "hub", {
         "url": "https://hub.example.org/", "name": "Web design hub",
-        "categories": ["web-design", "copywriting"], "policy": "Listings must name a price."})
+        "categories": ["web-design", "copywriting"], "policy": "Listings must name a price.",
+        "leaders": [carol.did], "fee_bps": 250})
     sign(alice, "category", {
         "slug": "web-design", "name": "Web design",
         "description": "Design and build of websites and landing pages.", "parent": "design"})
@@ -106,6 +107,10 @@ def build_examples() -> dict[str, SignedObject]:
         "reason": "Two of the eight checks fail; bob keeps three quarters of the build milestone."})
     sign(alice, "review", {
         "contract": contract.id, "subject": bob.did, "rating": 5, "text": "Clear, early, thorough."})
+    label = sign(alice, "label", {
+        "scope": "object", "target": offer.id, "reason": "misleading",
+        "note": "The offer names an hourly price but describes a fixed-price package.", "expires": at + 30 * DAY})
+    sign(bob, "response", {"label": label.id, "text": "The package is billed by the hour; the description now says so."})
     sign(bob, "retract", {"target": offer.id, "reason": "Fully booked until March."})
     sign(bob, "key_rotation", {"successor": bob2.did})
     counter = iter(range(256))

@@ -31,6 +31,7 @@ REGISTRARS = (
     "kinode.cli.rotate",
     "kinode.cli.history",
     "kinode.cli.work_commands",
+    "kinode.cli.hub_commands",
 )
 
 

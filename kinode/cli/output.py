@@ -53,6 +53,7 @@ CLI_CODES = {
     "interrupted": "stopped by Ctrl-C",
     "internal_error": "a bug in kinode; KINODE_DEBUG=1 shows the traceback",
     "port_in_use": "serve/hub cannot listen on --host:--port",
+    "bad_config": "hub.toml (or --config FILE) is not a valid hub configuration, or names no category",
     # the keystore's (kinode/errors.py), all exit 3
     "no_identity": "no identity in --data-dir: run `kinode init` first",
     "identity_exists": "init refuses to replace an identity",

@@ -12,7 +12,7 @@ import logging
 from aiohttp import web
 
 from kinode.federation import handlers as federation
-from kinode.federation import mailbox, stream, work_routes
+from kinode.federation import hub_routes, mailbox, stream, work_routes
 from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
@@ -38,6 +38,7 @@ def create_app(node: Node) -> web.Application:
     stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
     app.add_routes(work_routes.routes)
+    hub_routes.setup(app)  # the hub role (spec section 14): its reads, announcer, directory, hub picker
     if node.config.is_hub:
         from kinode.federation import reconcile
         app.add_routes(reconcile.routes)

@@ -19,6 +19,7 @@ import aiohttp
 
 from kinode.federation.httpsig import sign_request
 from kinode.federation.lookup import fetch_profiles
+from kinode.hub import receipts
 from kinode.work import routing
 from kinode.node import GOSSIP, Node
 from kinode.federation.sessions import Sessions
@@ -186,6 +187,7 @@ def _settle(db, entries: list, outcome: str, answer: object, why: str, now: int,
             code = result.get("code") if isinstance(result, dict) else None
             detail = result.get("detail") if isinstance(result, dict) else str(result)
             if status in ("accepted", "duplicate"):
+                receipts.keep(db, result, entry.object_id, entry.destination)  # spec section 14.5
                 outbox.mark_delivered(db, entry.entry_id)
                 deliveries.settle(db, entry.object_id, entry.destination, "delivered", now)
             elif status == "pending":

@@ -13,6 +13,7 @@ from aiohttp import web
 from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
+from kinode.hub import receipts
 from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
@@ -56,7 +57,10 @@ async def inbox(request: web.Request) -> web.Response:
     if limited is not None:
         return limited
     results = await node.receive(wired if wired is not None else objects, source=signer)
-    return web.json_response({"results": [_result(r) for r in results]})
+    answers = [_result(r) for r in results]
+    if node.config.is_hub:  # inclusion receipts (spec section 14.5)
+        receipts.attach(node.identity, answers, node.now())
+    return web.json_response({"results": answers})
 
 
 MAX_OFFERED_IDS = 1000
