@@ -45,6 +45,7 @@ async def fetch_objects(node: Node, sessions: Sessions, ids: list[str]) -> bool:
 
 CONTEXT_SECONDS = 5.0
 RETRY_MISSING_SECONDS = 60  # an id no hub had is asked for again after this long, not every round
+MAX_CHAIN = 8  # ruling, dispute, contract, proposal, task, project: a chain is a handful of links
 
 
 async def fetch_context_forever(node: Node, sessions: Sessions) -> None:
@@ -65,15 +66,21 @@ async def fetch_context_forever(node: Node, sessions: Sessions) -> None:
 
 async def fetch_missing_context(node: Node, sessions: Sessions, tried: dict[str, int] | None = None,
                                 limit: int = 100) -> bool:
-    """One round: fetch the ids pending objects wait for (those not tried lately); True if any was stored."""
+    """Fetch the ids pending objects wait for (those not tried lately), and then what those wait for,
+    up the chain to the root; True if anything was stored."""
     tried = {} if tried is None else tried
-    now = node.now()
-    needed = [i for i in await node.store.read(_awaited, limit * 2) if tried.get(i, 0) <= now][:limit]
-    if not needed:
-        return False
-    for object_id in needed:
-        tried[object_id] = now + RETRY_MISSING_SECONDS
-    return await fetch_objects(node, sessions, needed)
+    stored = False
+    for _ in range(MAX_CHAIN):
+        now = node.now()
+        needed = [i for i in await node.store.read(_awaited, limit * 2) if tried.get(i, 0) <= now][:limit]
+        if not needed:
+            break
+        for object_id in needed:
+            tried[object_id] = now + RETRY_MISSING_SECONDS
+        if not await fetch_objects(node, sessions, needed):
+            break
+        stored = True
+    return stored
 
 
 def _awaited(db, limit: int) -> list[str]:
@@ -89,8 +96,7 @@ async def _store(node: Node, wires: list) -> bool:
     results = await node.store.ingest(wires, node.now())
     if any(r.status == "accepted" for r in results):
         node.changes.notify()
-        return True
-    return False
+    return any(r.status in ("accepted", "pending") for r in results)
 
 
 async def _get_json(sessions: Sessions, url: str, params: dict[str, str]):
