@@ -146,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         report_error(args, "interrupted", "interrupted")
         return output.EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`kinode status | head`): nothing to tell it, and
+        # Python's own flush at exit must not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return output.EXIT_PIPE_CLOSED
     except (OSError, sqlite3.Error) as error:
         report_error(args, "io_error", f"{error}")
         return output.EXIT_FAILURE

@@ -8,6 +8,7 @@ Exit codes (docs/cli.md repeats them; tests pin them):
     3    identity: no key, a locked key without its passphrase, a wrong passphrase, a key already there
     4    checked and found invalid: `kinode verify` read the file and some objects fail
     130  interrupted (Ctrl-C)
+    141  stdout closed by its reader (`kinode status | head`): silent
 
 An error is one line on stderr, `kinode: SENTENCE [code]`; with `--json`
 it is `{"error": {"code": ..., "detail": ...}}` on stderr instead, so
@@ -27,6 +28,7 @@ EXIT_USAGE = 2
 EXIT_IDENTITY = 3
 EXIT_INVALID = 4
 EXIT_INTERRUPTED = 130
+EXIT_PIPE_CLOSED = 141  # as for a process killed by SIGPIPE
 
 EXIT_CODES = {
     EXIT_OK: "done",
@@ -35,6 +37,7 @@ EXIT_CODES = {
     EXIT_IDENTITY: "identity: no key, a locked key without its passphrase, a wrong passphrase, a key already there",
     EXIT_INVALID: "checked and found invalid: `kinode verify` read the file and some objects fail",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_PIPE_CLOSED: "stdout was closed by its reader (e.g. `| head`); nothing is printed",
 }
 
 # The codes the command line itself gives (beyond the protocol's, specs/protocol.md section 11,

@@ -138,3 +138,16 @@ def _search_rows(data_dir: str) -> list:
         return [hit.id for hit in store.read_sync(search, SearchQuery(q="landing"), NOW).results]
     finally:
         store.close()
+
+
+def test_a_reader_that_stops_early_gets_silence_not_an_error(tmp_path):
+    import subprocess
+    from cli_support import KINODE
+    objects = [profile(ALICE, f"Alice {n}", NOW - n).as_dict() for n in range(3000)]
+    path = write(tmp_path / "many.json", json.dumps(objects))
+    process = subprocess.Popen([*KINODE, "verify", path], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline().startswith(b"ok ")
+    process.stdout.close()  # like `kinode verify many.json | head -1`
+    stderr = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(60) == 141 and stderr == b""
