@@ -49,7 +49,7 @@ def task_graph(view: dict[str, Any]) -> Markup:
     height = PAD * 2 + max(len(ids) for ids in columns.values()) * (BOX_H + GAP_Y) - GAP_Y
     critical = view.get("critical_path", [])
     critical_edges = set(zip(critical, critical[1:]))
-    parts = [f'<svg class="graph" viewBox="0 0 {width} {height}" role="img" '
+    parts = [f'<svg class="graph" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
              f'aria-labelledby="graph-title" xmlns="http://www.w3.org/2000/svg">',
              '<title id="graph-title">Task dependencies; the critical path is drawn heavy, '
              'tasks at risk are tinted red</title>']

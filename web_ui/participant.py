@@ -7,6 +7,7 @@ Handlers stay thin: read the form, call the service layer (`Node.publish`,
 from aiohttp import web
 
 from kinode import overview
+from kinode.errors import KinodeError
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
 from web_ui import forms, work
@@ -29,8 +30,10 @@ async def dashboard(request: web.Request) -> web.Response:
     waiting = [d for d in await overview.deliveries(node, limit=RECENT_MINE) if d.rejected or d.waiting]
     projects = await overview.mine(node, "project", limit=RECENT_MINE)
     needs = await work.service(request).needs_me()
+    claims = await overview.mine(node, "claim", limit=RECENT_MINE)
     return render(request, "dashboard.html", mine=mine, offers=offers, counts=counts, profile=profile,
-                  waiting=waiting, total=sum(counts.values()), projects=projects, needs=needs)
+                  waiting=waiting, total=sum(counts.values()), projects=projects, needs=needs, claims=claims,
+                  contracts=await work.my_contracts(request, limit=RECENT_MINE))
 
 
 @routes.get("/profile")
@@ -39,7 +42,15 @@ async def profile_page(request: web.Request) -> web.Response:
     current = await overview.profile(node)
     values = forms.profile_values(current.body if current else {})
     return render(request, "profile.html", values=values, errors={}, current=current,
-                  saved=request.query.get("saved") == "1")
+                  saved=request.query.get("saved") == "1", **await _standing(request))
+
+
+async def _standing(request: web.Request) -> dict:
+    """My endorsements (from my hubs, verified) and my reputation, for the profile page."""
+    node = request.app[NODE]
+    rep, rep_source = await reputation_of(request, node.did)
+    return {"endorsements": await overview.endorsements(node, request.app[CLIENT], node.did),
+            "rep": rep, "rep_source": rep_source}
 
 
 @routes.post("/profile")
@@ -55,7 +66,8 @@ async def publish_profile(request: web.Request) -> web.StreamResponse:
         await node.publish("profile", body)
     except ProtocolError as error:
         return render(request, "profile.html", status=422, values=forms.profile_values(body),
-                      errors=forms.field_errors(error, forms.PROFILE_FIELDS), current=None, saved=False)
+                      errors=forms.field_errors(error, forms.PROFILE_FIELDS), current=None, saved=False,
+                      **await _standing(request))
     raise web.HTTPSeeOther("/profile?saved=1")
 
 
@@ -109,8 +121,22 @@ async def listing_page(request: web.Request) -> web.Response:
     author = found.item.author
     profile = await overview.author_profile(node, client, author)
     endorsements = await overview.endorsements(node, client, author)
+    rep, rep_source = await reputation_of(request, author)
     return render(request, "listing.html", found=found, obj=found.item, profile=profile,
-                  endorsements=endorsements, published=request.query.get("published") == "1")
+                  endorsements=endorsements, published=request.query.get("published") == "1",
+                  rep=rep, rep_source=rep_source)
+
+
+async def reputation_of(request: web.Request, did: str) -> tuple[dict | None, str | None]:
+    """The hub's figures (it holds the most contracts), else this node's own."""
+    node = request.app[NODE]
+    remote = await overview.hub_json(node, request.app[CLIENT], f"/ki/v1/reputation/{did}")
+    if remote is not None and remote[1].get("contracts"):
+        return remote[1], remote[0]
+    try:
+        return await work.service(request).reputation(did), "this node"
+    except (KinodeError, ProtocolError):
+        return (remote[1], remote[0]) if remote else (None, None)
 
 
 @routes.get("/delivery")

@@ -194,11 +194,11 @@ async def inbox(request: web.Request) -> web.Response:
     return render(request, "inbox.html", to_me=to_me, from_me=from_me, needs=needs, contracts=contracts)
 
 
-async def my_contracts(request: web.Request) -> list[dict[str, Any]]:
-    """Contracts naming this node's owner as a party or resolver, with their state."""
+async def my_contracts(request: web.Request, limit: int = 500) -> list[dict[str, Any]]:
+    """Contracts naming this node's owner as a party or resolver (newest first), with their state."""
     node = request.app[NODE]
     found = []
-    for item in await overview.recent(node, "contract", 500):
+    for item in await overview.recent(node, "contract", limit):
         parties = [p.get("did") for p in item.body.get("parties", [])]
         if node.did in parties or item.body.get("dispute_resolver") == node.did:
             try:

@@ -159,6 +159,8 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     a.goto(alice.ui + offer_path)
     reload_until(a, "Delivered menus for three bakeries", "the endorsement on Bob's listing at Alice's node")
     assert "expert in web-design" in a.get_by_role("region", name="The author").inner_text()
+    reload_until(a, "4.00 / 5", "the 4 Alice gave Bob, in his reputation on his listing")
+    assert "How this was computed" in a.content()
     shoot(a, "listing-endorsed")
     a.goto(project_url)
     assert "Bakery website" in a.content()

@@ -125,3 +125,36 @@ def test_static_files_are_served_with_their_type_and_never_sniffable(node):
     for path in ("/static/../identity.json", "/static/%2e%2e/identity.json", "/static/..%2fkinode.db"):
         answer = request(node, "GET", path, headers={"Cookie": cookie})
         assert answer.status in (403, 404) and b'"did":' not in answer.body, path
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(node):
+    cookie = login(node)
+    csrf = _csrf(node, cookie)
+    boundary = "kinodeboundary"
+    big = 17 * 1024 * 1024
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"artifact\"; filename=\"a.html\"\r\n"
+            "Content-Type: text/html\r\n\r\n").encode()
+    body = head + b"x" * big + f"\r\n--{boundary}--\r\n".encode()
+    answer = request(node, "POST", "/contracts/" + "ab" * 32 + "/deliver", body=body,
+                     headers={"Cookie": cookie, "Origin": node.ui,
+                              "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert answer.status == 413
+
+
+def test_delivered_files_are_served_only_as_sandboxed_downloads(node):
+    cookie = login(node)
+    # As the node keeps a delivered file (under its data dir, named by its sha256).
+    import hashlib
+    page = b"<script>alert(document.cookie)</script>"
+    digest = hashlib.sha256(page).hexdigest()
+    (node.data_dir / "artifacts").mkdir(exist_ok=True)
+    (node.data_dir / "artifacts" / digest).write_bytes(page)
+    answer = request(node, "GET", f"/artifacts/{digest}", headers={"Cookie": cookie})
+    assert answer.status == 200 and answer.body == page
+    assert answer.headers["content-type"] == "application/octet-stream"
+    assert answer.headers["content-disposition"].startswith("attachment")
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in answer.headers["content-security-policy"]
+    assert request(node, "GET", f"/artifacts/{digest}").status == 303  # only for the logged-in owner
+    assert request(node, "GET", "/artifacts/..%2fidentity.json", headers={"Cookie": cookie}).status == 404
