@@ -90,3 +90,55 @@ def world() -> dict[str, SignedObject]:
 
 
 WORLD = world()
+CONTEXT = [WORLD["project"], WORLD["t1"], WORLD["t2"], WORLD["contract"]]
+
+
+def refusals() -> list[tuple[str, list[SignedObject], SignedObject, str]]:
+    """(rule, the context to hold first, an object breaking the rule, its code): one per static rule."""
+    other = project(T0 + 1, who=DAVE)
+    other_task = task(other, "Elsewhere", who=DAVE)
+    W = WORLD
+    P, T1, K = W["project"], W["t1"], W["contract"]
+    sent = W["payment"]
+    return [
+        ("task by someone else", [P], task(P, "Mine", who=BOB), "not_authorized"),
+        ("task after the project's deadline", [P], task(P, "Late", deadline=T0 + 61 * DAY), "deadline_conflict"),
+        ("task over the project's budget", [P], task(P, "Dear", budget="4000.01"), "over_budget"),
+        ("task in another currency", [P], task(P, "Dollars", currency="USD"), "currency_mismatch"),
+        ("task in another category", [P], task(P, "Photos", category="photography"), "wrong_reference"),
+        ("task depending on another project's task", [P, other, other_task],
+         task(P, "Mixed", deps=(other_task,)), "wrong_reference"),
+        ("task depending on a later deadline", [P, T1], task(P, "Early", deps=(T1,), deadline=T0 + 39 * DAY),
+         "deadline_conflict"),
+        ("task of an offer", [W["offer"]], W["task elsewhere"], "wrong_reference"),
+        ("claim naming another project", [P, T1, other], claim(T1, BOB, T0 + 20, other.id), "wrong_reference"),
+        ("claim of a project", [P], obj(BOB, "claim", T0 + 20, task=P.id, project=P.id), "wrong_reference"),
+        ("reopen by someone else", [P, T1], obj(BOB, "reopen", T0 + 50 * DAY, task=T1.id, project=P.id,
+                                                deadline=T0 + 55 * DAY, reason="Late."), "not_authorized"),
+        ("proposal on one's own listing", [P, T1], obj(ALICE, "proposal", T0 + 50, target=T1.id,
+                                                       category="web-design", price=eur("1.00"), message="Me."),
+         "not_authorized"),
+        ("contract by a non-party", [P, T1], sign(DAVE, "contract", {**K.body}, K.created_at), "not_authorized"),
+        ("contract over two roots", [P, T1, other], contract(T1, T0 + 100, scope=[T1.id, other.id]),
+         "wrong_reference"),
+        ("sign by a non-party", CONTEXT, W["sign dave"], "not_authorized"),
+        ("delivery by the client", CONTEXT, W["delivery by client"], "not_authorized"),
+        ("delivery of an unknown milestone", CONTEXT, W["delivery unknown milestone"], "unknown_milestone"),
+        ("acceptance by the supplier", CONTEXT + [W["delivery 1"]],
+         obj(BOB, "acceptance", T0 + 3 * DAY, delivery=W["delivery 1"].id, decision="accept"), "not_authorized"),
+        ("payment of the wrong amount", CONTEXT, obj(ALICE, "payment", T0 + 6 * DAY, contract=K.id,
+                                                     milestone="design", amount=eur("1.00"), kind="sent"),
+         "amount_mismatch"),
+        ("payment confirmed by the payer", CONTEXT + [sent],
+         obj(ALICE, "payment", T0 + 7 * DAY, contract=K.id, milestone="design", amount=sent.body["amount"],
+             kind="confirmed", confirms=sent.id), "not_authorized"),
+        ("dispute naming another resolver", CONTEXT, obj(BOB, "dispute", T0 + 8 * DAY, contract=K.id,
+                                                         resolver=DAVE.did, reason="Scope."), "wrong_reference"),
+        ("ruling by a party", CONTEXT + [W["dispute"]],
+         obj(ALICE, "ruling", T0 + 9 * DAY, dispute=W["dispute"].id, contract=K.id, outcome="for_client",
+             reason="Mine."), "not_authorized"),
+        ("review of oneself", CONTEXT, obj(ALICE, "review", T0 + 10 * DAY, contract=K.id, subject=ALICE.did,
+                                           rating=5), "not_authorized"),
+        ("sign of a task", [P, T1], obj(ALICE, "sign", T0 + 110, contract=T1.id), "wrong_reference"),
+        ("retract of a delivery", CONTEXT + [W["delivery 1"]], W["retract delivery"], "not_authorized"),
+    ]
