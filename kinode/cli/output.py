@@ -17,7 +17,10 @@ stdout only ever holds results.
 
 import argparse
 import json
+import os
+import shutil
 import sys
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from kinode.errors import KeystoreError, KinodeError
@@ -124,3 +127,22 @@ def report_error(args: argparse.Namespace | None, code: str, detail: str) -> Non
 
 def warn(text: str) -> None:
     print(f"kinode: warning: {text}", file=sys.stderr, flush=True)
+
+
+def runnable_kinode() -> str:
+    """How a person here types this kinode: `kinode` if that is on PATH and is this one, else its path.
+
+    For hints meant to work as printed (the demo's): after `make install`
+    `kinode` is found; before it, `.venv/bin/kinode` from the clone is.
+    """
+    script = Path(sys.executable).parent / "kinode"
+    found = shutil.which("kinode")
+    if found and script.exists() and Path(found).resolve() == script.resolve():
+        return "kinode"
+    if not script.exists():
+        return f"{sys.executable} -m kinode"
+    try:
+        relative = os.path.relpath(script)
+    except ValueError:  # another drive (Windows)
+        return str(script)
+    return str(script) if relative.startswith("..") else relative

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import select
 import subprocess
 import sys
 
@@ -39,3 +40,25 @@ def assert_clean_failure(result: subprocess.CompletedProcess, code: str, exit_co
 
 def as_json(result: subprocess.CompletedProcess):
     return json.loads(ok(result))
+
+
+def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
+    """Read the pty until `marker` has appeared (waits on readiness, not on time)."""
+    while marker not in seen:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"no {marker!r} from the CLI; got {bytes(seen)!r}"
+        seen.extend(os.read(fd, 1024))
+
+
+def read_to_end(fd: int, seen: bytearray) -> None:
+    """Read the pty until the child closes it (Linux reports that as EIO)."""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, f"the CLI did not finish; got {bytes(seen)!r}"
+        try:
+            chunk = os.read(fd, 1024)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen.extend(chunk)

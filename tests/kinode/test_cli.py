@@ -3,14 +3,13 @@
 import json
 import os
 import pty
-import select
 import stat
 import sys
 
 import pytest
 
 from kinode.cli import entry as cli
-from cli_support import KINODE, assert_clean_failure, run
+from cli_support import KINODE, assert_clean_failure, read_to_end, read_until, run
 from protocol.identity import Identity, is_did
 
 IDENTITY = 3  # the exit code for key problems (kinode/cli/output.py)
@@ -63,28 +62,6 @@ def test_init_without_a_terminal_or_passphrase_says_how_to_give_one(tmp_path):
 
 def test_whoami_without_identity(tmp_path):
     assert_clean_failure(run("whoami", "--data-dir", str(tmp_path)), "no_identity", IDENTITY)
-
-
-def read_until(fd: int, marker: bytes, seen: bytearray) -> None:
-    """Read the pty until `marker` has appeared (waits on readiness, not on time)."""
-    while marker not in seen:
-        ready, _, _ = select.select([fd], [], [], 30)
-        assert ready, f"no {marker!r} from the CLI; got {bytes(seen)!r}"
-        seen.extend(os.read(fd, 1024))
-
-
-def read_to_end(fd: int, seen: bytearray) -> None:
-    """Read the pty until the child closes it (Linux reports that as EIO)."""
-    while True:
-        ready, _, _ = select.select([fd], [], [], 30)
-        assert ready, f"the CLI did not finish; got {bytes(seen)!r}"
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            return
-        if not chunk:
-            return
-        seen.extend(chunk)
 
 
 def test_init_asks_twice_at_a_real_terminal(tmp_path):

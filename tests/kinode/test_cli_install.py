@@ -32,3 +32,19 @@ def test_make_install_links_a_kinode_that_runs(tmp_path):
 def test_the_readme_says_where_kinode_is():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert ".venv/bin/kinode" in readme and "make install" in readme and "~/.local/bin/kinode" in readme
+
+
+def test_hints_name_kinode_as_it_can_be_typed_here(tmp_path, monkeypatch):
+    import sys
+    from kinode.cli.output import runnable_kinode
+    venv_script = Path(sys.executable).parent / "kinode"
+    if not venv_script.exists():
+        pytest.skip("needs the kinode script next to the interpreter (a venv)")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.chdir(ROOT)
+    assert Path(runnable_kinode()).resolve() == venv_script.resolve()  # e.g. .venv/bin/kinode
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "kinode").symlink_to(venv_script)  # what `make install` does
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    assert runnable_kinode() == "kinode"

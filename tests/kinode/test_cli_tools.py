@@ -151,3 +151,23 @@ def test_a_reader_that_stops_early_gets_silence_not_an_error(tmp_path):
     stderr = process.stderr.read()
     process.stderr.close()
     assert process.wait(60) == 141 and stderr == b""
+
+
+def test_reindex_draws_a_bar_on_a_terminal(node_with_a_refused_entry):
+    import os
+    import pty
+    import sys
+
+    from cli_support import read_to_end
+    data_dir, _, _ = node_with_a_refused_entry
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: stdout and stderr are the terminal
+        os.execv(sys.executable, [sys.executable, "-m", "kinode", "reindex", "--data-dir", data_dir])
+    seen = bytearray()
+    try:
+        read_to_end(fd, seen)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, bytes(seen)
+    assert b"\rreindex [" in seen and b"#" * 30 in seen  # redrawn in place, full at the end
