@@ -52,7 +52,12 @@ def short_did(did: Any) -> str:
     return text if len(text) < 24 else f"{text[:14]}…{text[-6:]}"
 
 
-ENV.filters.update(money=money, short_did=short_did)
+def per(unit: Any) -> str:
+    """' per hour', ' per day', ', fixed price': what follows a price."""
+    return ", fixed price" if unit == "fixed" else f" per {unit}" if unit else ""
+
+
+ENV.filters.update(money=money, short_did=short_did, per=per)
 
 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:

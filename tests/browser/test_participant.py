@@ -72,7 +72,7 @@ def test_publish_profile_and_offer_on_one_node_and_find_it_from_another(market, 
     other.get_by_role("button", name="Search").click()
     result = other.locator(".results li", has_text="Accessible landing page")
     assert "signature verified" in result.inner_text()
-    assert "1500.00 EUR per fixed" in result.inner_text()
+    assert "1500.00 EUR, fixed price" in result.inner_text()
     shoot(other, "find")
     result.get_by_role("link").click()
     assert other.get_by_role("heading", level=1).inner_text() == "Accessible landing page"
