@@ -113,12 +113,20 @@ async def test_project_contract_and_reputation_reads_fit_the_document(hub):
     assert state["in_force"] and state["status"] == "in_force"
     rep = await answer(await hub.get(f"/ki/v1/reputation/{BOB.did}"), "GET", "/ki/v1/reputation/{did}")
     assert rep["did"] == BOB.did
+    later = await answer(await hub.get(f"/ki/v1/reputation/{BOB.did}?at={NOW + 1000}"), "GET", "/ki/v1/reputation/{did}")
+    assert later == await WorkService(hub.server.app[NODE]).reputation(BOB.did, at=NOW + 1000)
+    listed = await answer(await hub.get(f"/ki/v1/contracts?party={BOB.did}"), "GET", "/ki/v1/contracts")
+    assert listed == {"contracts": [contract.id]}
+    for query in ("", "?party=bob", f"?party={BOB.did}&x=1"):
+        refused = await answer(await hub.get(f"/ki/v1/contracts{query}"), "GET", "/ki/v1/contracts")
+        assert refused["code"] == "invalid_query"
 
     for path, op, code in [(f"/ki/v1/projects/{contract.id}", "/ki/v1/projects/{id}", "not_found"),
                            (f"/ki/v1/projects/{project.id.upper()}", "/ki/v1/projects/{id}", "malformed"),
                            (f"/ki/v1/contracts/{'a' * 64}", "/ki/v1/contracts/{id}", "not_found"),
                            ("/ki/v1/reputation/bob", "/ki/v1/reputation/{did}", "malformed"),
-                           (f"/ki/v1/reputation/{BOB.did}?category=X", "/ki/v1/reputation/{did}", "invalid_query")]:
+                           (f"/ki/v1/reputation/{BOB.did}?category=X", "/ki/v1/reputation/{did}", "invalid_query"),
+                           (f"/ki/v1/reputation/{BOB.did}?at=-1", "/ki/v1/reputation/{did}", "invalid_query")]:
         refused = await answer(await hub.get(path), "GET", op)
         assert refused["code"] == code, path
 

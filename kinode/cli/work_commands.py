@@ -167,6 +167,7 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     p.add_argument("what", choices=["project", "contract", "reputation", "needs", "deliveries"])
     p.add_argument("id", nargs="?", metavar="ID", help="project or contract id, or a did (reputation)")
     p.add_argument("--category", help="reputation in this category only")
+    p.add_argument("--at", type=int, metavar="SECONDS", help="reputation as of this Unix time (default now)")
 
 
 def _show(service: WorkService, args: argparse.Namespace):
@@ -177,7 +178,7 @@ def _show(service: WorkService, args: argparse.Namespace):
     if args.what == "contract":
         return service.contract_view(args.id)
     if args.what == "reputation":
-        return service.reputation(args.id, args.category)
+        return service.reputation(args.id, args.category, args.at)
     if args.what == "needs":
         return service.needs_me()
     return service.deliveries([args.id] if args.id else None)

@@ -63,6 +63,16 @@ def reputation(db: Database, did: str, now: int, category: str | None = None) ->
     return folds.reputation(did, list(objects.values()), now, category=category).as_dict()
 
 
+def contracts_of(db: Database, did: str) -> list[str]:
+    """Ids of the visible contracts naming `did` as a party, oldest first."""
+    return lifecycle.contracts_of(db, did)
+
+
+def counterparties(db: Database, contract_ids: list[str]) -> list[str]:
+    """Every party of these contracts (held ones), sorted."""
+    return sorted({did for c in contract_ids for did, _ in lifecycle.parties_of(db, c)})
+
+
 def _contracts_of_parties(db: Database, objects) -> list[str]:
     dids = {p.get("did") for o in objects if o.type == "contract" for p in o.body.get("parties", ())}
     found: list[str] = []

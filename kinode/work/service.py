@@ -257,8 +257,27 @@ class WorkService:
     async def contract_view(self, contract_id: str) -> dict[str, Any]:
         return await self.node.store.read(reads.contract_view, contract_id, self.node.now())
 
-    async def reputation(self, did: str, category: str | None = None) -> dict[str, Any]:
-        return await self.node.store.read(reads.reputation, did, self.node.now(), category)
+    async def reputation(self, did: str, category: str | None = None, at: int | None = None) -> dict[str, Any]:
+        """`did`'s reputation computed here. With hubs to ask, first fetch what it depends on and this
+        node lacks (the contracts of `did` and of its counterparties, with the objects they count), so
+        the figures are the hub's, computed and verified here. `at`: the time to compute it for (default now)."""
+        if self.fetcher is not None:
+            await self._gather_contracts(did)
+        return await self.node.store.read(reads.reputation, did, self.node.now() if at is None else at, category)
+
+    async def contracts_of(self, did: str) -> list[str]:
+        return await self.node.store.read(reads.contracts_of, did)
+
+    async def _gather_contracts(self, did: str) -> None:
+        mine = await self.fetcher.contracts_of(did)
+        await self._ensure(mine)
+        others = [d for d in await self.node.store.read(reads.counterparties, mine) if d != did]
+        contract_ids = list(mine)
+        for other in others:
+            contract_ids += await self.fetcher.contracts_of(other)
+        contract_ids = list(dict.fromkeys(contract_ids))
+        await self._ensure(contract_ids)
+        await self._ensure(await self.fetcher.contract_objects(contract_ids))
 
     async def needs_me(self) -> list[dict[str, Any]]:
         """What waits for this node's owner: contracts to sign, deliveries to judge, payments to confirm, ..."""

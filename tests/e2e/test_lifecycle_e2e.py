@@ -12,6 +12,7 @@ figures equal each node's.
 
 import json
 import subprocess
+import time
 
 from harness import KINODE, eventually
 
@@ -169,10 +170,17 @@ def test_a_project_from_posting_to_reviews(federation):
         assert at_hub["completed"], at_hub
         for proc in (coord, supplier):
             assert proc.get_json(f"/ki/v1/contracts/{contracts[task]}")[1] | {"now": 0} == at_hub | {"now": 0}
-    # The coordinator's node holds every contract of the project, as the hub does: same figures. (A
-    # supplier's node holds only its own contracts, so the pair rule may weigh its reviews differently.)
-    for subject in (s1, s2, s3, coord):
-        assert _reputation(coord, subject.did) == _reputation(hub, subject.did)
+    # Each node computes every participant's reputation itself (`kinode show reputation` first fetches
+    # from the hub the contracts it depends on and lacks, and verifies them): the hub's figures exactly.
+    # Each node computes its own reputation and the first supplier's (whose pair weight needs the
+    # coordinator's other contracts, which that supplier's node never held).
+    at = int(time.time())
+    at_hub = {p.did: _reputation(hub, p.did, at) for p in (coord, s1, s2, s3)}
+    assert all(r["reviews"] for r in at_hub.values()), at_hub
+    for proc in (coord, s1, s2, s3):
+        for subject in dict.fromkeys((proc, s1)):
+            mine = cli(proc, "show", "reputation", subject.did, "--at", str(at))
+            assert mine == at_hub[subject.did], (proc.data_dir.name, subject.data_dir.name)
     status = federation.status(coord)
     assert status["objects_total"] > 0
 
@@ -181,18 +189,10 @@ def test_a_project_from_posting_to_reviews(federation):
     assert code == 2 and "[unknown_milestone]" in error and "Traceback" not in error
 
 
-def _reputation(proc, did: str) -> dict:
-    status, body, _ = proc.get_json(f"/ki/v1/reputation/{did}")
+def _reputation(proc, did: str, at: int) -> dict:
+    status, body, _ = proc.get_json(f"/ki/v1/reputation/{did}?at={at}")
     assert status == 200, body
-    return _without_now(body)
-
-
-def _without_now(value):
-    if isinstance(value, dict):
-        return {k: _without_now(v) for k, v in value.items() if k != "now"}
-    if isinstance(value, list):
-        return [_without_now(v) for v in value]
-    return value
+    return body
 
 
 def _delivered_to(node, object_id: str, url: str) -> bool:
