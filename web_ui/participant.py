@@ -122,9 +122,10 @@ async def listing_page(request: web.Request) -> web.Response:
     profile = await overview.author_profile(node, client, author)
     endorsements = await overview.endorsements(node, client, author)
     rep, rep_source = await reputation_of(request, author)
+    moderated = await overview.hub_json(node, client, f"/ki/v1/moderation/{object_id}")
     return render(request, "listing.html", found=found, obj=found.item, profile=profile,
                   endorsements=endorsements, published=request.query.get("published") == "1",
-                  rep=rep, rep_source=rep_source)
+                  rep=rep, rep_source=rep_source, moderated=moderated)
 
 
 async def reputation_of(request: web.Request, did: str) -> tuple[dict | None, str | None]:
