@@ -12,7 +12,7 @@ from aiohttp import web
 from kinode.federation import hub_tasks
 from kinode.federation.appkeys import NODE
 from kinode.federation.problem import problem
-from kinode.hub import directory, moderation, standing
+from kinode.hub import directory, market, moderation, standing
 from kinode.hub.config import HubConfig
 from protocol.envelope import is_object_id
 from protocol.identity import is_did
@@ -108,4 +108,27 @@ async def object_moderation(request: web.Request) -> web.Response:
     answer = await node.store.read(moderation.object_moderation, object_id, node.now(), honoured(node))
     if answer is None:
         return problem("not_found", f"no object {object_id} here")
+    return web.json_response(answer)
+
+
+@routes.get("/ki/v1/market")
+async def market_search(request: web.Request) -> web.Response:
+    node = request.app[NODE]
+    try:
+        query = market.parse_query(request.query)
+        answer = await node.store.read(market.search, query, node.did, node.now(), honoured(node))
+    except market.BadMarketQuery as error:
+        return problem(error.code, error.detail)
+    return web.json_response(answer)
+
+
+@routes.get("/ki/v1/match/{id}")
+async def match(request: web.Request) -> web.Response:
+    object_id = request.match_info["id"]
+    if not is_object_id(object_id):
+        return problem("malformed", "an object id is 64 lowercase hex digits")
+    node = request.app[NODE]
+    answer = await node.store.read(market.match, object_id, node.did, node.now(), honoured(node))
+    if answer is None:
+        return problem("not_found", f"no task, project or profile {object_id} here")
     return web.json_response(answer)
