@@ -151,3 +151,19 @@ async def delivery(request: web.Request) -> web.Response:
 async def settings(request: web.Request) -> web.Response:
     node = request.app[NODE]
     return render(request, "settings.html", config=node.config, remotes=await overview.remotes(node))
+
+
+@routes.post("/labels/{id}/respond")
+async def respond_to_label(request: web.Request) -> web.StreamResponse:
+    """The author affected by a hub's label answers it; hubs show the answer beside the label."""
+    label_id = request.match_info["id"]
+    form = await request.post()
+    back = forms.text(form, "back")
+    back = back if back.startswith("/objects/") else "/"
+    if not is_object_id(label_id):
+        raise web.HTTPNotFound()
+    try:
+        await request.app[NODE].publish("response", {"label": label_id, "text": forms.text(form, "text")})
+    except ProtocolError as error:
+        return render(request, "missing.html", status=422, what=forms.field_errors(error, {"text"}).popitem()[1])
+    raise web.HTTPSeeOther(f"{back}?answered=1")

@@ -75,11 +75,18 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     b.locator(".results li", has_text="Bakery website").get_by_role("link").click()
     b.get_by_role("link", name="Open the project").click()
     reload_until(b, "Menu page", "the task at the hub")
+    b.get_by_role("button", name="Claim this task").click()
+    assert "Claimed." in b.content()
+    assert "(you)" in b.locator("article", has_text="Menu page").inner_text()
     b.get_by_label("For", exact=True).select_option(label="Menu page")
     b.get_by_label("Your price").fill("300.00")
     b.get_by_label("Message").fill("I build bakery menus; done in four days.")
     b.get_by_role("button", name="Send proposal").click()
     assert "Proposal sent" in b.content()
+
+    a.goto(project_url)
+    reload_until(a, "Held by", "Bob's claim at Alice's node")
+    assert "claimed" in a.locator("article", has_text="Menu page").inner_text()
 
     # Alice drafts a contract from the proposal in her inbox.
     a.goto(alice.ui + "/inbox")
@@ -151,8 +158,9 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     b.get_by_role("button", name="Publish offer").click()
     offer_path = b.url.split("?")[0].split(bob.ui, 1)[1]
     h.goto(hub.ui + "/hub")
-    h.get_by_label("Participant (did:key)").fill(bob.did)
-    h.get_by_label("Note (public)").fill("Delivered menus for three bakeries")
+    endorse = h.get_by_role("region", name="Endorse an expert")
+    endorse.get_by_label("Participant (did:key)").fill(bob.did)
+    endorse.get_by_label("Note (public)").fill("Delivered menus for three bakeries")
     h.get_by_role("button", name="Endorse").click()
     assert "Endorsement published" in h.content()
     shoot(h, "hub")
@@ -164,3 +172,61 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     shoot(a, "listing-endorsed")
     a.goto(project_url)
     assert "Bakery website" in a.content()
+
+
+def test_a_dispute_ruled_by_the_hubs_operator_and_a_label_answered(trio, open_ui, tmp_path):
+    hub, alice, bob = trio
+    a, b, h = open_ui(alice), open_ui(bob), open_ui(hub)
+    profile(h, hub, "Hub and resolver")  # so the parties' nodes can reach the resolver
+    a.goto(alice.ui + "/projects/new")
+    a.get_by_label("Category").fill("web-design")
+    a.get_by_label("Title").fill("Logo for the bakery")
+    a.get_by_label("Description").fill("A logo.")
+    a.locator("#f-budget").fill("200.00")
+    a.get_by_label("Deadline").fill((datetime.datetime.now() + datetime.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M"))
+    a.get_by_role("button", name="Post project").click()
+    project_id = a.url.split("?")[0].rsplit("/", 1)[-1]
+    a.goto(f"{alice.ui}/contracts/new?scope={project_id}&with={bob.did}&amount=200.00&currency=EUR")
+    assert a.get_by_label("Dispute resolver").input_value() == hub.did  # the hub's operator, by default
+    a.get_by_label("Terms").fill("A logo in two colours.")
+    a.get_by_role("button", name="Propose contract").click()
+    assert "Contract proposed" in a.content(), a.locator(".error").all_inner_texts()
+    contract_path = a.url.split("?")[0].split(alice.ui, 1)[1]
+    a.get_by_role("button", name="Sign this contract").click()
+    b.goto(bob.ui + contract_path)
+    reload_until(b, "Sign this contract", "the second contract at Bob's node")
+    b.get_by_role("button", name="Sign this contract").click()
+    logo = tmp_path / "logo.svg"
+    logo.write_text("<svg/>")
+    b.get_by_label("File to deliver for all").set_input_files(str(logo))
+    b.get_by_label("Where the client fetches it").fill("https://files.example/logo.svg")
+    b.get_by_role("button", name="Deliver all").click()
+    a.goto(alice.ui + contract_path)
+    reload_until(a, "Accept delivery", "the logo delivery at Alice's node")
+    a.get_by_label("Open a dispute").fill("One colour only, not two.")
+    a.get_by_role("button", name="Open dispute").click()
+    assert "Dispute opened" in a.content(), a.locator(".error").all_inner_texts()
+
+    h.goto(hub.ui + contract_path)
+    reload_until(h, "Publish ruling", "the dispute at the hub (the resolver)")
+    h.get_by_label("Outcome").select_option("for_supplier")
+    h.get_by_label("Reason").fill("The brief said two colours; the file has two.")
+    h.get_by_role("button", name="Publish ruling").click()
+    assert "Ruling published" in h.content(), h.locator(".error").all_inner_texts()
+    a.goto(alice.ui + contract_path)
+    reload_until(a, "ruled for supplier", "the ruling at Alice's node")
+
+    # The operator labels Alice's project off topic; she answers from her listing page; the hub shows it.
+    h.goto(hub.ui + "/hub")
+    moderation = h.get_by_role("region", name="Moderation")
+    moderation.get_by_label("Object id to delist").fill(project_id)
+    moderation.get_by_label("Reason").select_option("off_topic")
+    moderation.get_by_label("Note (public)").fill("Logos belong in graphic-design")
+    h.get_by_role("button", name="Publish label").click()
+    assert "Label published" in h.content()
+    a.goto(f"{alice.ui}/objects/{project_id}")
+    assert "Delisted at" in a.content() and "Logos belong in graphic-design" in a.content()
+    a.get_by_label("Your answer").fill("It is a web logo, for the site.")
+    a.get_by_role("button", name="Answer the label").click()
+    h.goto(hub.ui + "/hub")
+    reload_until(h, "It is a web logo, for the site.", "Alice's answer at the hub")
