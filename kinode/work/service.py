@@ -69,6 +69,12 @@ class WorkService:
         self.node = node
         self.fetcher = fetcher
 
+    @classmethod
+    def for_node(cls, node: Node) -> "WorkService":
+        """The service of a running node (the web UI's): missing context is fetched from its hubs."""
+        hubs = [r.url for r in node.remotes.values()]
+        return cls(node, HubFetcher(hubs) if hubs else None)
+
     # --- generic -------------------------------------------------------------
 
     async def publish(self, type_: str, body: dict[str, Any], *, private: bool = False) -> Published:
