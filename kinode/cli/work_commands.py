@@ -234,7 +234,7 @@ def _published_lines(answer: dict) -> list[str]:
         lines.append("  goes NOWHERE yet: no hub this node knows serves "
                      f"{route['category'] or 'it'} and nobody it names has a node URL here")
     for d in route["destinations"]:
-        if not d["reachable"]:
+        if not d["reachable"] and not d["name"].startswith("nowhere"):
             lines.append(f"  NOT deliverable: {d['name']}")
     lines.append("  delivered by `kinode serve` on this data dir; see `kinode show deliveries " + answer["id"] + "`")
     return lines

@@ -25,7 +25,6 @@ from kinode.node import GOSSIP, Node
 from kinode.federation.sessions import Sessions
 from kinode.retry import classify, next_attempt, parse_retry_after
 from storage import deliveries, outbox
-from storage.deliveries import UNREACHABLE
 from storage.derived import signed_from_wire
 
 log = logging.getLogger("kinode.federation.gossip")
@@ -81,7 +80,7 @@ class Gossip:
         hubs = [routing.Hub(r.url, r.categories) for r in node.remotes.values()]
         objs = [(entry.entry_id, signed_from_wire(entry.wire)) for entry in fanout]
         plans = await node.store.read(_routes, objs, hubs, node.did)
-        missing = {url.removeprefix(UNREACHABLE) for _, route in plans for url, _ in route.unreachable}
+        missing = {did for _, route in plans for did in route.unreachable_dids}
         if missing and await fetch_profiles(node, self.sessions, sorted(missing)):
             plans = await node.store.read(_routes, objs, hubs, node.did)
         return plans

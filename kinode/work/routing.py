@@ -26,6 +26,7 @@ from storage.deliveries import UNREACHABLE
 from storage.derived import signed_from_wire
 
 MESSAGE = "message"
+NOWHERE = UNREACHABLE + "nowhere"
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,15 @@ class Route:
     def unreachable(self) -> tuple[tuple[str, str], ...]:
         return tuple(d for d in self.destinations if d[0].startswith(UNREACHABLE))
 
+    @property
+    def unreachable_dids(self) -> list[str]:
+        """The participants it concerns whose node is not known here (a profile may still be fetched)."""
+        return [url.removeprefix(UNREACHABLE) for url, _ in self.unreachable if url != NOWHERE]
+
     def as_dict(self) -> dict:
         return {"object": self.object_id, "category": self.category,
-                "destinations": [{"to": url, "name": name, "reachable": not url.startswith(UNREACHABLE)}
-                                 for url, name in self.destinations]}
+                "destinations": [{"to": None if url.startswith(UNREACHABLE) else url, "name": name,
+                                  "reachable": not url.startswith(UNREACHABLE)} for url, name in self.destinations]}
 
 
 def concerned(obj: SignedObject, held: dict[str, SignedObject]) -> dict[str, str]:
@@ -129,6 +135,9 @@ def plan(db: Database, obj: SignedObject, hubs: list[Hub], me: str) -> Route:
             if did != me:
                 for url in profile_hubs(db, did):
                     destinations.setdefault(url, f"hub {url} (mailbox of {short(did)})")
+    if not destinations:  # said, and kept in the delivery log, so `status` shows it too
+        what = f"category {category}" if category else f"{obj.type} objects"
+        destinations[NOWHERE] = f"nowhere: no hub this node uses serves {what}, and it concerns nobody else"
     return Route(obj.id, category, tuple(destinations.items()), people)
 
 

@@ -93,7 +93,7 @@ class WorkService:
     async def route(self, obj: SignedObject) -> routing.Route:
         """Where `obj` goes from here; profiles of people it concerns are fetched first if missing."""
         plan = await self.node.store.read(self._plan, obj)
-        missing = [url.removeprefix(routing.UNREACHABLE) for url, _ in plan.unreachable]
+        missing = plan.unreachable_dids
         if missing and self.fetcher is not None:
             found = await self.fetcher.profiles(missing)
             if found:

@@ -32,7 +32,9 @@ def project(node: str) -> dict:
 def test_a_project_and_task_are_stored_and_say_that_nothing_serves_them_yet(node):
     made = project(node)
     assert made["status"] == "accepted" and made["type"] == "project"
-    assert made["route"] == {"object": made["id"], "category": "web-design", "destinations": []}
+    assert made["route"]["category"] == "web-design"
+    assert [(d["to"], d["reachable"]) for d in made["route"]["destinations"]] == [(None, False)]
+    assert made["route"]["destinations"][0]["name"].startswith("nowhere: no hub this node uses serves category web-design")
     human = run("task", "--data-dir", node, made["id"], "--title", "Logo", "--description", "A logo",
                 "--budget", "100.00 EUR", "--deadline", "+10d")
     out = ok(human)
@@ -79,4 +81,4 @@ def test_publish_reports_where_an_object_goes(node, tmp_path):
     assert done.returncode == 0 and len(done.stdout.strip()) == 64  # stdout: the id alone, for scripts
     assert "goes NOWHERE yet" in done.stderr
     routed = as_json(run("publish", "--data-dir", node, "--json", str(document)))
-    assert routed["route"]["destinations"] == []
+    assert [d["reachable"] for d in routed["route"]["destinations"]] == [False]
