@@ -53,7 +53,7 @@ def open_ui(browser):
     def opener(node, width: int = 1000, javascript: bool = True):
         context = browser.new_context(viewport={"width": width, "height": 800}, java_script_enabled=javascript,
                                       locale="en-GB", timezone_id="Europe/Berlin")
-        context.set_default_timeout(15000)
+        context.set_default_timeout(60000)  # a loaded CI box is slow; waits end as soon as the page is ready
         contexts.append(context)
         page = context.new_page()
         page.goto(node.login_url)

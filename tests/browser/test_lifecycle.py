@@ -31,7 +31,7 @@ def trio(tmp_path_factory):
             node.stop()
 
 
-def reload_until(page, text: str, what: str, timeout: float = 45.0):
+def reload_until(page, text: str, what: str, timeout: float = 120.0):
     return poll(lambda: (page.reload(), text in page.content())[1], what, timeout)
 
 

@@ -96,10 +96,16 @@ def test_forms_work_without_javascript(market, open_ui):
 
 def test_times_show_in_the_browsers_locale(market, open_ui):
     page = open_ui(market["alice"])
-    page.goto(market["alice"].ui + "/delivery")
+    page.goto(market["alice"].ui + "/profile")
+    page.get_by_label("Name").fill("Alice Example")
+    page.get_by_role("button", name="Publish profile").click()
+    page.goto(market["alice"].ui + "/")
     stamp = page.locator("time[data-ts]").first
-    if stamp.count():
-        assert "UTC" not in stamp.inner_text()  # the script replaced the server's UTC fallback
+    # The server writes UTC; the script rewrites it in the browser's locale (en-GB, Europe/Berlin here).
+    assert "UTC" not in stamp.inner_text()
+    assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2}", stamp.inner_text()), stamp.inner_text()
+    relative = page.locator("[data-relative]").first.inner_text()
+    assert "ago" in relative or "now" in relative, relative
 
 
 def test_readable_at_360_pixels_without_sideways_scrolling(market, open_ui):

@@ -92,7 +92,7 @@ def request(node: UiNode, method: str, path: str, *, headers: dict | None = None
             host: str | None = None) -> Answer:
     """One raw HTTP request to the UI port (http.client: nothing rewrites Host or follows redirects)."""
     address = node.ui_host.rsplit(":", 1)
-    connection = http.client.HTTPConnection(address[0], int(address[1]), timeout=10)
+    connection = http.client.HTTPConnection(address[0], int(address[1]), timeout=60)
     try:
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
         connection.putheader("Host", host if host is not None else node.ui_host)
@@ -128,7 +128,7 @@ def shoot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def poll(check, what: str, timeout: float = 30.0):
+def poll(check, what: str, timeout: float = 120.0):
     """Retry `check()` (which may reload a page) until truthy; the UI is eventually consistent with gossip."""
     deadline = time.monotonic() + timeout
     while True:
