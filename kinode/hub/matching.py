@@ -23,20 +23,48 @@ from storage.derived import select_in, signed_from_wire
 from storage.market_index import skill_key
 from storage.search_index import scaled_amount
 
-MATCH_CANDIDATES, MATCH_REPUTATION, MATCH_LIMIT = 200, 50, 20
+MATCH_CANDIDATES, MATCH_REPUTATION, MATCH_LIMIT, SKILL_WINDOW = 200, 50, 20, 2000
 
 
 def _wanted(obj) -> list[str]:
     return sorted({skill_key(s) for s in obj.body.get("skills", ()) if isinstance(s, str) and skill_key(s)})
 
 
-def _candidates(db: Database, types: str, category_sql: str, params: list, wanted: list[str]) -> list[tuple]:
-    marks = ", ".join("?" * len(wanted)) or "NULL"
-    return db.execute(
-        f"SELECT o.id, o.author, o.created_at, o.wire, count(s.skill) FROM search_listing l "
-        f"JOIN objects o ON o.seq = l.seq LEFT JOIN market_skills s ON s.seq = l.seq AND s.skill IN ({marks}) "
-        f"WHERE o.type IN ({types}) AND {category_sql} GROUP BY o.seq "
-        f"ORDER BY count(s.skill) DESC, l.key DESC LIMIT {MATCH_CANDIDATES}", [*wanted, *params]).fetchall()
+def _candidates(db: Database, type_: str, categories: list[str], extra_sql: str, params: list,
+                wanted: list[str]) -> list[tuple]:
+    """Stage 1 of 14.6: per wanted skill and category, the SKILL_WINDOW newest listings of `type_` with it
+    (an index range of market_skills); of those, the MATCH_CANDIDATES with the most wanted skills, ties
+    newest first; topped up with the newest listings when fewer have a wanted skill."""
+    columns = "o.id, o.author, o.created_at, o.wire"
+    counts: dict[str, int] = {}
+    created: dict[str, int] = {}
+    for category in categories:
+        for skill in wanted:
+            for object_id, at in db.execute(
+                    "SELECT id, created_at FROM market_skills WHERE skill = ? AND category = ? AND type = ? "
+                    f"ORDER BY created_at DESC, id DESC LIMIT {SKILL_WINDOW}", [skill, category, type_]):
+                counts[object_id] = counts.get(object_id, 0) + 1
+                created[object_id] = at
+    ranked = sorted(sorted(counts, reverse=True), key=lambda i: (-counts[i], -created[i]))  # stable: ties by id, descending
+    found: list[tuple] = []
+    for start in range(0, len(ranked), MATCH_CANDIDATES):  # most are kept: one or two rounds
+        chunk = ranked[start:start + MATCH_CANDIDATES]
+        rows = {row[0]: row for row in db.execute(
+            f"SELECT {columns} FROM objects o JOIN search_listing l ON l.seq = o.seq "
+            f"WHERE o.id IN ({', '.join('?' * len(chunk))}){extra_sql}", [*chunk, *params])}
+        found += [(*rows[i], counts[i]) for i in chunk if i in rows]
+        if len(found) >= MATCH_CANDIDATES:
+            break
+    found = found[:MATCH_CANDIDATES]
+    if len(found) < MATCH_CANDIDATES:
+        taken = {row[0] for row in found}
+        marks = ", ".join("?" * len(categories))
+        newest = db.execute(f"SELECT {columns}, 0 FROM search_listing l JOIN objects o ON o.seq = l.seq "
+                            f"WHERE o.type = ? AND o.category IN ({marks}){extra_sql} "
+                            f"ORDER BY l.key DESC LIMIT {MATCH_CANDIDATES * 2}",
+                            [type_, *categories, *params]).fetchall()
+        found += [row for row in newest if row[0] not in taken][:MATCH_CANDIDATES - len(found)]
+    return found
 
 
 def _busy(db: Database, authors: list[str], deadline: int, now: int, task_id: str) -> set[str]:
@@ -71,7 +99,7 @@ def match(db: Database, object_id: str, me: str, now: int, honoured: set[str], j
 def _for_listing(db: Database, target, judged, now: int) -> dict:
     wanted, category = _wanted(target), target.category
     budget = target.body.get("budget", {})
-    rows = _candidates(db, "'offer'", "o.category = ?", [category], wanted)
+    rows = _candidates(db, "offer", [category], "", [], wanted)
     rows = [r for r in rows if r[1] != target.author and r[0] not in judged.delisted_ids
             and r[1] not in judged.delisted_authors]
     busy = _busy(db, sorted({r[1] for r in rows}), target.body.get("deadline", 0), now, target.id)
@@ -104,8 +132,7 @@ def _for_participant(db: Database, profile, judged, now: int) -> dict:
     have = sorted({*_wanted(profile), *(s for o in offers for s in _wanted(o))})
     if not categories:
         return _answer(profile, [], have, set())
-    rows = _candidates(db, "'task'", f"o.category IN ({', '.join('?' * len(categories))}) AND l.contracted = 0 "
-                       "AND l.deadline > ?", [*categories, now], have)
+    rows = _candidates(db, "task", categories, " AND l.contracted = 0 AND l.deadline > ?", [now], have)
     scored = []
     for task_id, author, created_at, wire, matched in rows:
         task = signed_from_wire(wire)
