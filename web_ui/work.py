@@ -207,3 +207,35 @@ async def my_contracts(request: web.Request, limit: int = 500) -> list[dict[str,
                 continue
             found.append({"item": item, "view": view})
     return found
+
+
+@routes.post("/claims/{id}/approve")
+async def approve(request: web.Request) -> web.StreamResponse:
+    """The coordinator lets a claim hold its task (projects with claim_approval)."""
+    claim_id = _id(request)
+    form = await request.post()
+    project_id = forms.text(form, "project")
+    published, errors = await attempt(lambda: service(request).approve(claim_id), set())
+    if published is None:
+        return await _project_page(request, project_id, 422, {"approve-" + claim_id: next(iter(errors.values()))})
+    raise web.HTTPSeeOther(f"/projects/{project_id}?done=approved")
+
+
+@routes.post("/tasks/{id}/reopen")
+async def reopen(request: web.Request) -> web.StreamResponse:
+    """The coordinator reopens an overdue task with a new deadline and a reason."""
+    task_id = _id(request)
+    form = await request.post()
+    project_id = forms.text(form, "project")
+    now = request.app[NODE].now()
+
+    async def call() -> Published:
+        errors: dict[str, str] = {}
+        deadline = work_forms.moment(form, "deadline", now, errors)
+        work_forms.raise_if(errors)
+        return await service(request).reopen(task_id, deadline=deadline, reason=forms.text(form, "reason"))
+
+    published, errors = await attempt(call, {"deadline", "reason"})
+    if published is None:
+        return await _project_page(request, project_id, 422, {"reopen-" + task_id: next(iter(errors.values()))})
+    raise web.HTTPSeeOther(f"/projects/{project_id}?done=reopened")

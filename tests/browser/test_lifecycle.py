@@ -8,6 +8,7 @@ endorsement shows on Bob's offer as Alice's node sees it.
 """
 
 import datetime
+import hashlib
 
 import pytest
 
@@ -171,7 +172,9 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     assert "How this was computed" in a.content()
     shoot(a, "listing-endorsed")
     a.goto(project_url)
-    assert "Bakery website" in a.content()
+    deliverables = a.get_by_role("region", name="Accepted deliverables").inner_text()
+    assert hashlib.sha256(second.read_bytes()).hexdigest() in deliverables  # the re-done file, not the first
+    assert "accepted" in a.locator("article", has_text="Menu page").inner_text()
 
 
 def test_a_dispute_ruled_by_the_hubs_operator_and_a_label_answered(trio, open_ui, tmp_path):
