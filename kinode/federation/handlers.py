@@ -59,7 +59,7 @@ async def inbox(request: web.Request) -> web.Response:
     results = await node.receive(wired if wired is not None else objects, source=signer)
     answers = [_result(r) for r in results]
     if node.config.is_hub:  # inclusion receipts (spec section 14.5)
-        receipts.attach(node.identity, answers, node.now())
+        await receipts.attach_async(node.identity, answers, node.now())
     return web.json_response({"results": answers})
 
 

@@ -1,6 +1,7 @@
 """Inclusion receipts on both ends (spec section 14.5): a hub signs one per object it holds after a
 delivery; the delivering node checks and keeps them."""
 
+import asyncio
 import logging
 
 from protocol.errors import BadReceipt
@@ -10,6 +11,7 @@ from storage import hub_state
 
 log = logging.getLogger("kinode.hub.receipts")
 HELD = ("accepted", "duplicate")
+INLINE_RECEIPTS = 32
 
 
 def attach(identity: Identity, answers: list[dict], now: int) -> list[dict]:
@@ -18,6 +20,13 @@ def attach(identity: Identity, answers: list[dict], now: int) -> list[dict]:
         if answer.get("status") in HELD:
             answer["receipt"] = sign_receipt(identity, answer["id"], now)
     return answers
+
+
+async def attach_async(identity: Identity, answers: list[dict], now: int) -> list[dict]:
+    """`attach`, off the event loop for a large batch (a signature each: ~50 µs, 25 ms for 500)."""
+    if len(answers) <= INLINE_RECEIPTS:
+        return attach(identity, answers, now)
+    return await asyncio.to_thread(attach, identity, answers, now)
 
 
 def keep(db, answer: object, object_id: str, destination: str) -> None:
