@@ -26,6 +26,10 @@ code that `specs/protocol.md` defines::
     ├── InvalidSyncMessage     invalid_sync_message
     ├── WrongReference         wrong_reference
     ├── AwaitingContext        awaiting_context (the "pending" status's code, not a refusal)
+    ├── DeadlineConflict       deadline_conflict
+    ├── OverBudget             over_budget
+    ├── CurrencyMismatch       currency_mismatch
+    ├── NotOverdue             not_overdue
     └── BadReceipt             bad_receipt
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
