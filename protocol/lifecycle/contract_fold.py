@@ -150,7 +150,7 @@ def fold_contract(contract: SignedObject, index: Index, now: int, memo: dict[str
         milestones=milestones, disputes=disputes, reviews=reviews,
         completed=completed_at is not None, completed_at=completed_at,
         closed_by_ruling=any(m.state == "ruled" for m in milestones),
-        ignored=tuple(sorted(ignored, key=lambda i: i.id)), timeline=())
+        ignored=tuple(sorted(ignored, key=lambda i: i.id)) if ignored else (), timeline=())
     if timeline:
         view = _with_timeline(view)
     return view

@@ -99,6 +99,14 @@ class DisputeView:
         return replace(self, status="after_completion")
 
 
+def by_effect(objects: tuple[SignedObject, ...], named: SignedObject) -> tuple[SignedObject, ...]:
+    """`objects` naming `named` in (effect time, id) order; the index already gives (created_at, id) order,
+    which is the same unless one claims a time before the object it names."""
+    if len(objects) < 2 or objects[0].created_at >= named.created_at:
+        return objects
+    return tuple(sorted(objects, key=lambda o: (max(o.created_at, named.created_at), o.id)))
+
+
 def in_window(obj_at: int, window: tuple[int | None, int | None]) -> str | None:
     """Why an object created at `obj_at` does not count, or None if it is inside the active window."""
     start, end = window
@@ -126,8 +134,7 @@ def fold_disputes(contract: SignedObject, index: Index, window: tuple[int | None
             ignored.append(Ignored(dispute.id, "dispute", why))
             continue
         ruling = None
-        for candidate in sorted(index.named(dispute.id, "ruling"),
-                                key=lambda r: (max(r.created_at, dispute.created_at), r.id)):
+        for candidate in by_effect(index.named(dispute.id, "ruling"), dispute):
             at = max(candidate.created_at, dispute.created_at)
             why = "already_ruled" if ruling is not None else in_window(at, window)
             if candidate.author != resolver or candidate.body["contract"] != contract.id or not _award_fits(
@@ -175,8 +182,7 @@ def _attempt(delivery: SignedObject, index: Index, roles: dict[str, str], wait: 
              window: tuple[int | None, int | None], ignored: list[Ignored]) -> DeliveryAttempt:
     deadline = delivery.created_at + wait
     decision = None
-    for acceptance in sorted(index.named(delivery.id, "acceptance"),
-                             key=lambda a: (max(a.created_at, delivery.created_at), a.id)):
+    for acceptance in by_effect(index.named(delivery.id, "acceptance"), delivery):
         if roles.get(acceptance.author) not in CLIENT_ROLES:
             continue  # refused at ingest (check_acceptance)
         at = max(acceptance.created_at, delivery.created_at)
@@ -252,8 +258,7 @@ def _payments(contract: SignedObject, index: Index, roles: dict[str, str], keys:
             ignored.append(Ignored(payment.id, "payment", why))
             continue
         confirmation = None
-        for candidate in sorted(index.named(payment.id, "confirms"),
-                                key=lambda c: (max(c.created_at, payment.created_at), c.id)):
+        for candidate in by_effect(index.named(payment.id, "confirms"), payment):
             if roles.get(candidate.author) not in SUPPLIER_ROLES or candidate.body["contract"] != contract.id or (
                     candidate.body["milestone"] != body["milestone"] or not same_money(candidate.body["amount"],
                                                                                      body["amount"])):
