@@ -404,3 +404,11 @@ def test_objects_signed_after_a_key_rotation_do_not_count():
     late_sign = obj(BOB, "sign", START + 20, contract=C.id)
     objects = [obj(ALICE, "sign", START + 10, contract=C.id), late_sign]
     assert view(*objects).in_force and not view(*objects, rotation).in_force
+
+
+def test_an_acceptance_dated_before_its_delivery_takes_effect_at_the_delivery():
+    d = deliver(C, "design", START + DAY)
+    backdated, later = decide(d, START + DAY - 500, "reject"), decide(d, START + DAY + 5)
+    objects = [*signs(C, START + 10, ALICE, BOB), d, later, backdated]
+    attempt = view(*objects).milestone("design").deliveries[0]
+    assert (attempt.status, attempt.decided_at, attempt.decision) == ("rejected", d.created_at, backdated.id)
