@@ -180,6 +180,13 @@ def reputation_bench(rounds: int) -> None:
           f"{'met' if from_summaries < REPUTATION_TARGET_MS else 'NOT met'})")
     print(f"  reputation from the objects (folds every contract): {from_objects:.1f} ms  "
           f"({from_objects / baseline:.2f}x baseline)")
+    cpu_baseline = cpu_timed(lambda: [json.loads(w) for w in wires], rounds)
+    cpu_summaries = cpu_timed(lambda: reputation_of(supplier.did, summaries, now), rounds)
+    cpu_objects = cpu_timed(lambda: reputation(supplier.did, objects, now), rounds)
+    print(f"  CPU time    baseline {cpu_baseline:.1f} ms; reputation_of {cpu_summaries:.1f} ms "
+          f"({cpu_summaries / cpu_baseline:.2f}x; target < {REPUTATION_TARGET_MS:.0f} ms: "
+          f"{'met' if cpu_summaries < REPUTATION_TARGET_MS else 'NOT met'}), from the objects {cpu_objects:.1f} ms "
+          f"({cpu_objects / cpu_baseline:.2f}x)")
 
 
 def main() -> None:
