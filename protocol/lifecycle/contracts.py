@@ -11,6 +11,22 @@ is the fold's business (`contract_fold.contract_view`), never a refusal.
 Each checker raises the first failure in this order, so every node reports
 the same code for the same object: `wrong_reference`, `not_authorized`,
 `unknown_milestone`, `currency_mismatch`, `amount_mismatch`.
+
+API (spec sections 13.3 and 13.4)::
+
+    check_proposal / check_contract / check_sign / check_delivery / check_acceptance /
+    check_payment / check_dispute / check_ruling / check_review   (obj, held) -> None
+    contract_view(contract, objects, now) -> ContractView      (.as_dict(): section 13.3.6)
+    contract_views(objects, now) -> {contract id: ContractView}
+    project_contract_work(objects, now) -> {contract id: projects.ContractWork}
+    reputation.reputation(did, objects, now, category=None) -> Reputation   (section 13.4)
+    reputation.contract_summaries(objects, now) -> {id: ContractSummary}   (a derived-table row each)
+    reputation.reputation_of(did, summaries, now, category=None) -> Reputation
+
+`objects` may mix any types; pass the contract's root listing (for the
+inherited category), its signs, deliveries, ..., its amendments and their
+signs, the retracts of all of these and, to honour key rotation, the
+`key_rotation`s of their authors.
 """
 
 from typing import Any, Mapping
