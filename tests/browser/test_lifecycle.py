@@ -12,7 +12,7 @@ import hashlib
 
 import pytest
 
-from ui_proc import poll, shoot, start
+from ui_proc import layout_problems, poll, shoot, start
 
 pytestmark = pytest.mark.browser
 
@@ -175,6 +175,13 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     deliverables = a.get_by_role("region", name="Accepted deliverables").inner_text()
     assert hashlib.sha256(second.read_bytes()).hexdigest() in deliverables  # the re-done file, not the first
     assert "accepted" in a.locator("article", has_text="Menu page").inner_text()
+    narrow = open_ui(alice, width=360)
+    for path in (project_url.split(alice.ui, 1)[1], contract_path, offer_path, "/inbox"):
+        narrow.goto(alice.ui + path)
+        assert not layout_problems(narrow), (path, layout_problems(narrow))
+    hub_page = open_ui(hub, width=360)
+    hub_page.goto(hub.ui + "/hub")
+    assert not layout_problems(hub_page), layout_problems(hub_page)
 
 
 def test_a_dispute_ruled_by_the_hubs_operator_and_a_label_answered(trio, open_ui, tmp_path):

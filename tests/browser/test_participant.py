@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from ui_proc import poll, shoot
+from ui_proc import layout_problems, poll, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -111,10 +111,10 @@ def test_times_show_in_the_browsers_locale(market, open_ui):
 def test_readable_at_360_pixels_without_sideways_scrolling(market, open_ui):
     alice = market["alice"]
     page = open_ui(alice, width=360)
-    for path in ("/", "/find", "/offers/new", "/profile", "/delivery", "/settings"):
+    for path in ("/", "/find?q=landing", "/offers/new", "/profile", "/delivery", "/settings", "/inbox",
+                 "/projects/new", "/contracts/new"):
         page.goto(alice.ui + path)
-        overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 360px"
+        assert not layout_problems(page), (path, layout_problems(page))
     page.goto(alice.ui + "/")
     shoot(page, "dashboard-360")
 

@@ -138,3 +138,19 @@ def poll(check, what: str, timeout: float = 120.0):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.2)
+
+
+UNLABELLED_JS = """() => [...document.querySelectorAll('input, select, textarea')]
+  .filter(el => el.type !== 'hidden' && el.labels.length === 0 && !el.getAttribute('aria-label'))
+  .map(el => el.name || el.id || el.outerHTML.slice(0, 60))"""
+OVERFLOW_JS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
+def layout_problems(page) -> list[str]:
+    """What a page gets wrong for a keyboard or screen-reader user or on a narrow window: unlabelled
+    controls, sideways scrolling."""
+    problems = [f"unlabelled control {name!r}" for name in page.evaluate(UNLABELLED_JS)]
+    overflow = page.evaluate(OVERFLOW_JS)
+    if overflow > 0:
+        problems.append(f"scrolls sideways by {overflow}px")
+    return problems
