@@ -124,8 +124,8 @@ def fold_contract(contract: SignedObject, index: Index, now: int, memo: dict[str
     roles = parties(contract)
     ignored: list[Ignored] = []
     window = (signing.in_force_at, signing.superseded_at)
-    disputes, ruled = fold_disputes(contract, index, window, ignored)
-    milestones = fold_milestones(contract, index, now, window, ruled, ignored)
+    disputes, ruled = fold_disputes(contract, roles, index, window, ignored)
+    milestones = fold_milestones(contract, roles, index, now, window, ruled, ignored)
     settled = [m.settled_at for m in milestones]
     completed_at = max(settled) if all(t is not None for t in settled) else None
     if completed_at is not None:

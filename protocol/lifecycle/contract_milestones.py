@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from protocol import money
 from protocol.envelope import SignedObject
 from protocol.lifecycle.contract_index import Index
-from protocol.lifecycle.terms import CLIENT_ROLES, SUPPLIER_ROLES, auto_accept, milestone, parties, same_money
+from protocol.lifecycle.terms import CLIENT_ROLES, SUPPLIER_ROLES, auto_accept, milestone, same_money
 
 
 @dataclass(frozen=True)
@@ -119,10 +119,10 @@ def in_window(obj_at: int, window: tuple[int | None, int | None]) -> str | None:
     return None
 
 
-def fold_disputes(contract: SignedObject, index: Index, window: tuple[int | None, int | None],
-                  ignored: list[Ignored]) -> tuple[tuple[DisputeView, ...], dict[str | None, tuple[int, str, str]]]:
+def fold_disputes(contract: SignedObject, roles: dict[str, str], index: Index,
+                  window: tuple[int | None, int | None], ignored: list[Ignored]) -> tuple[tuple[DisputeView, ...], dict[str | None, tuple[int, str, str]]]:
     """Disputes with their first ruling; and per milestone key (None: whole contract) the first ruling."""
-    roles, resolver = parties(contract), contract.body["dispute_resolver"]
+    resolver = contract.body["dispute_resolver"]
     keys = [m["key"] for m in contract.body["milestones"]]
     views, ruled = [], {}
     for dispute in index.named(contract.id, "dispute"):
@@ -152,9 +152,9 @@ def fold_disputes(contract: SignedObject, index: Index, window: tuple[int | None
     return tuple(views), ruled
 
 
-def fold_milestones(contract: SignedObject, index: Index, now: int, window: tuple[int | None, int | None],
-                    ruled: dict[str | None, tuple[int, str, str]], ignored: list[Ignored]) -> tuple[MilestoneView, ...]:
-    roles = parties(contract)
+def fold_milestones(contract: SignedObject, roles: dict[str, str], index: Index, now: int,
+                    window: tuple[int | None, int | None], ruled: dict[str | None, tuple[int, str, str]],
+                    ignored: list[Ignored]) -> tuple[MilestoneView, ...]:
     keys = {m["key"] for m in contract.body["milestones"]}
     deliveries: dict[str, list[SignedObject]] = {key: [] for key in keys}
     for delivery in index.named(contract.id, "delivery"):
