@@ -135,3 +135,23 @@ def test_live_update_by_server_sent_events(market, open_ui):
     acting.get_by_role("button", name="Publish offer").click()
     # Without reloading: the SSE event makes the page fetch its live regions again.
     watching.locator("section", has_text="My offers").get_by_text("Bob's refused-nowhere offer").wait_for()
+
+
+def test_an_offer_can_be_published_with_the_keyboard_alone(market, open_ui):
+    alice = market["alice"]
+    page = open_ui(alice)
+    page.goto(alice.ui + "/offers/new")
+    page.get_by_label("Category").focus()
+    typed = {"f-category": "web-design", "f-title": "Keyboard-made offer", "f-description": "Typed, tabbed, sent.",
+             "f-skills": "", "f-amount": "40"}
+    for field_id, text in typed.items():
+        assert page.evaluate("document.activeElement.id") == field_id  # Tab follows the form's order
+        page.keyboard.type(text)
+        if field_id != "f-amount":
+            page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # Enter in a field submits the form
+    page.wait_for_url("**/objects/**")
+    assert page.get_by_role("heading", level=1).inner_text() == "Keyboard-made offer"
+    focus_ring = page.evaluate("""() => { const a = document.querySelector('nav a'); a.focus();
+        return getComputedStyle(a).outlineStyle; }""")
+    assert focus_ring != "none"  # a visible focus indicator
