@@ -107,14 +107,45 @@ def _history(db, dids: list[str]) -> tuple[list[dict], list[dict]]:
     held = refers.keys()
     chosen = _closure(start, referred_by, held)  # what concerns them, through any chain of references
     chosen = _closure(chosen, refers, held)  # and the context each needs to be judged
-    rows = db.execute(f"SELECT wire FROM objects WHERE id IN ({','.join('?' * len(chosen))}) ORDER BY created_at, id",
+    rows = db.execute(f"SELECT id, wire FROM objects WHERE id IN ({','.join('?' * len(chosen))}) ORDER BY created_at, id",
                       sorted(chosen)).fetchall() if chosen else []
     own = [r[0] for r in db.execute(
         f"SELECT id FROM objects WHERE author IN ({','.join('?' * len(dids))})", dids).fetchall()]
     receipts = [{"object": d.object_id, "destination": d.destination, "name": d.name, "state": d.state,
                  "code": d.code, "detail": d.detail, "updated_at": d.updated_at}
                 for routes in deliveries.of(db, own).values() for d in routes]
-    return [json.loads(wire) for (wire,) in rows], receipts
+    return [json.loads(wire) for wire in _references_first(rows, refers)], receipts
+
+
+def _references_first(rows: list[tuple[str, bytes]], refers: dict[str, set[str]]) -> list[bytes]:
+    """Wires in (created_at, id) order, except that each comes after what it refers to.
+
+    A retract and its target signed in the same second would otherwise go in
+    id order; an importer then meets the retract first (the rules give the same
+    state either way, but the target is answered `retracted` instead of stored
+    quietly).
+    """
+    wires = dict(rows)
+    placed: set[str] = set()
+    ordered: list[bytes] = []
+
+    def place(object_id: str) -> None:
+        stack = [(object_id, iter(sorted(refers.get(object_id, set()) & wires.keys())))]
+        placed.add(object_id)
+        while stack:
+            current, pending = stack[-1]
+            nxt = next((r for r in pending if r not in placed), None)
+            if nxt is None:
+                stack.pop()
+                ordered.append(wires[current])
+            else:
+                placed.add(nxt)
+                stack.append((nxt, iter(sorted(refers.get(nxt, set()) & wires.keys()))))
+
+    for object_id, _ in rows:
+        if object_id not in placed:
+            place(object_id)
+    return ordered
 
 
 def _closure(start: set[str], edges: dict[str, set[str]], held) -> set[str]:
@@ -173,8 +204,18 @@ def _import(args) -> int:
                         refused.append({"id": result.id, "code": result.code, "detail": result.detail})
                 bar.advance(steps=len(chunk))
         store.write_sync(_restore_receipts, document["receipts"])
+        held = store.read_sync(lambda db: {r[0] for r in db.execute("SELECT id FROM objects")})
     finally:
         store.close()
+    # A refused object that is nonetheless held was kept hidden (retracted or rotated out
+    # before it arrived): nothing of the history is lost, so it is not reported as refused.
+    hidden = [r for r in refused if r["id"] in held]
+    refused = [r for r in refused if r["id"] not in held]
+    if hidden:
+        counts["kept hidden"] = len(hidden)
+        counts["rejected"] -= len(hidden)
+        if not counts["rejected"]:
+            del counts["rejected"]
     if args.keys:
         keystore.install_documents(args.data_dir, document["keys"]["identity"], document["keys"]["retired"])
     summary = {"participant": document["participant"], "objects": len(checked), "results": counts,

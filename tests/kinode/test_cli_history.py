@@ -103,3 +103,23 @@ def test_keys_only_when_asked_and_never_in_the_clear(tmp_path):
     ok(run("import", str(tmp_path / "k.json"), "--data-dir", str(tmp_path / "c"), "--keys"))
     assert "seed" not in (tmp_path / "c" / "identity.json").read_text()
     assert ok(run("whoami", "--data-dir", str(tmp_path / "c"), passphrase="carry")) == ok(run("whoami", "--data-dir", data_dir))
+
+
+def test_a_file_in_any_order_loses_nothing(alice, tmp_path):
+    """An export written by another tool may list a retract before its target: the target is still kept (hidden)."""
+    import hashlib
+
+    from kinode import keystore
+    from protocol import canonical
+    path = tmp_path / "history.json"
+    ok(run("export", "--data-dir", alice["dir"], "-o", str(path)))
+    document = json.loads(path.read_text())
+    document["objects"].reverse()  # every retract now comes before what it withdraws
+    del document["signature"]
+    me = keystore.load_identity(alice["dir"], None)
+    digest = hashlib.sha256(canonical.encode(document)).hexdigest().encode()  # as docs/export.md says
+    document["signature"] = me.sign(b"ki-history-v1:" + digest).hex()
+    path.write_text(json.dumps(document))
+    answer = as_json(run("import", str(path), "--data-dir", str(tmp_path / "other"), "--json"))
+    assert answer["refused"] == [] and answer["results"].get("kept hidden", 0) >= 1
+    assert set(all_objects(str(tmp_path / "other"))) == alice["expected"]
