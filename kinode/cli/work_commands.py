@@ -9,6 +9,7 @@ this node has reached. `--json` prints the service's answer as it is.
 
 import argparse
 import asyncio
+import concurrent.futures
 import re
 import time
 from pathlib import Path
@@ -190,7 +191,8 @@ def _run(args: argparse.Namespace, unlock, run: Callable[[WorkService, argparse.
     try:
         hubs = [hub.url for hub in store.read_sync(routing.known_hubs)]
         node = Node(NodeConfig(data_dir=Path(args.data_dir)), identity, store)
-        answer = asyncio.run(_call(run, WorkService(node, HubFetcher(hubs) if hubs else None), args))
+        service = WorkService(node, HubFetcher(hubs) if hubs else None)
+        answer = run_blocking(lambda: _call(run, service, args))
     finally:
         store.close()
     if isinstance(answer, Published):
@@ -207,7 +209,7 @@ def publish_document(data_dir: str, identity, type_: str, body: dict) -> Publish
         hubs = [hub.url for hub in store.read_sync(routing.known_hubs)]
         node = Node(NodeConfig(data_dir=Path(data_dir)), identity, store)
         service = WorkService(node, HubFetcher(hubs) if hubs else None)
-        return asyncio.run(service.publish(type_, body))
+        return run_blocking(lambda: service.publish(type_, body))
     finally:
         store.close()
 
@@ -215,6 +217,17 @@ def publish_document(data_dir: str, identity, type_: str, body: dict) -> Publish
 def route_lines(answer: dict) -> list[str]:
     """Where a published object goes, for stderr (stdout keeps only the id for scripts)."""
     return _published_lines(answer)[1:-1]
+
+
+def run_blocking(make: Callable[[], Any]) -> Any:
+    """Run the coroutine `make()` to its end from synchronous code, even when the caller is itself
+    inside an event loop (a test or script calling `main`): then on a thread with a loop of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()
 
 
 async def _call(run, service: WorkService, args):

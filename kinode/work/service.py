@@ -134,10 +134,14 @@ class WorkService:
         await self._ensure([object_id])
         obj = await self.node.store.read(reads.visible, object_id)
         if obj is None:
-            raise WorkError(f"no {type_} {object_id} here or at this node's hubs", "not_found", 404)
+            raise WorkError(f"no {type_} {object_id} here or at this node's hubs{self._no_hubs()}", "not_found", 404)
         if obj.type != type_:
             raise WorkError(f"{object_id} is a {obj.type}, not a {type_}", "wrong_reference")
         return obj
+
+    def _no_hubs(self) -> str:
+        return "" if self.fetcher is not None else (
+            " (this node has reached no hub yet: run `kinode serve --hub URL` on this data dir first)")
 
     # --- projects and tasks --------------------------------------------------
 
@@ -179,7 +183,8 @@ class WorkService:
         await self._ensure([target_id])
         target = await self.node.store.read(reads.visible, target_id)
         if target is None:
-            raise WorkError(f"no project, task or offer {target_id} here or at this node's hubs", "not_found", 404)
+            raise WorkError(f"no project, task or offer {target_id} here or at this node's hubs{self._no_hubs()}",
+                            "not_found", 404)
         category = await self.node.store.read(routing.lineage.inherited_category, target)
         body = _put({"target": target.id, "category": category, "price": price, "message": message},
                     deliver_by=deliver_by)
