@@ -12,6 +12,7 @@ import hashlib
 
 import pytest
 
+from harness import http_json
 from ui_proc import layout_problems, poll, shoot, start
 
 pytestmark = pytest.mark.browser
@@ -187,7 +188,8 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
 def test_a_dispute_ruled_by_the_hubs_operator_and_a_label_answered(trio, open_ui, tmp_path):
     hub, alice, bob = trio
     a, b, h = open_ui(alice), open_ui(bob), open_ui(hub)
-    profile(h, hub, "Hub and resolver")  # so the parties' nodes can reach the resolver
+    for page, node, name in ((h, hub, "Hub and resolver"), (a, alice, "Alice Client"), (b, bob, "Bob Supplier")):
+        profile(page, node, name)  # each profile names its node, so the others' nodes can reach it
     a.goto(alice.ui + "/projects/new")
     a.get_by_label("Category").fill("web-design")
     a.get_by_label("Title").fill("Logo for the bakery")
@@ -196,6 +198,20 @@ def test_a_dispute_ruled_by_the_hubs_operator_and_a_label_answered(trio, open_ui
     a.get_by_label("Deadline").fill((datetime.datetime.now() + datetime.timedelta(days=20)).strftime("%Y-%m-%dT%H:%M"))
     a.get_by_role("button", name="Post project").click()
     project_id = a.url.split("?")[0].rsplit("/", 1)[-1]
+
+    # Bob proposes privately: sealed for Alice, opened by her node, never readable on the hub.
+    b.goto(f"{bob.ui}/projects/{project_id}")
+    reload_until(b, "Make a proposal", "the logo project at the hub")
+    b.get_by_label("Your price").fill("200.00")
+    b.get_by_label("Message").fill("Sealed: two colours, three drafts.")
+    b.get_by_label("Private").check()
+    b.get_by_role("button", name="Send proposal").click()
+    assert "Proposal sent" in b.content(), b.locator(".error").all_inner_texts()
+    a.goto(alice.ui + "/inbox")
+    reload_until(a, "Sealed: two colours, three drafts.", "the sealed proposal opened at Alice's node")
+    on_hub = http_json("GET", f"{hub.url}/ki/v1/objects?type=proposal&limit=500")[1]["objects"]
+    assert not [o for o in on_hub if "Sealed" in o["body"].get("message", "")]
+
     a.goto(f"{alice.ui}/contracts/new?scope={project_id}&with={bob.did}&amount=200.00&currency=EUR")
     assert a.get_by_label("Dispute resolver").input_value() == hub.did  # the hub's operator, by default
     a.get_by_label("Terms").fill("A logo in two colours.")
