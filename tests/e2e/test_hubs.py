@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness import KINODE, eventually, free_port, http_json
+from harness import KINODE, Federation, eventually, free_port, http_json
 from protocol.envelope import sign
 from protocol.identity import Identity
 
@@ -29,9 +29,10 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 
 def init(root, name: str) -> tuple[str, str]:
+    """An identity for a hub, made in this process (what `kinode init --no-passphrase` writes)."""
+    from kinode import keystore
     data_dir = str(root / name)
-    cli("init", "--data-dir", data_dir, "--no-passphrase")
-    return data_dir, json.loads(cli("whoami", "--data-dir", data_dir, "--json").stdout)["did"]
+    return data_dir, keystore.create_identity(data_dir, None).did
 
 
 def deliver(proc, *objects) -> list[dict]:
@@ -57,9 +58,19 @@ def listed(proc, category: str) -> set[str]:
     return {h["did"] for h in get(proc, f"/ki/v1/hubs?category={category}")["hubs"]}
 
 
-@pytest.fixture
-def hubs(federation, tmp_path):
-    """Hubs A and B serve web-design (B honours A's labels), C copywriting; all peered with each other."""
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory):
+    """One federation for the module: starting three hubs per test costs more than the tests."""
+    fed = Federation(tmp_path_factory.mktemp("hubs"))
+    yield fed
+    fed.close()
+
+
+@pytest.fixture(scope="module")
+def hubs(federation):
+    """Hubs A and B serve web-design (B honours A's labels), C copywriting; all peered with each other.
+    Each test uses objects of its own; the receipts test, which restarts C, runs last."""
+    tmp_path = federation.root
     (dir_a, did_a), (dir_b, did_b), (dir_c, did_c) = (init(tmp_path, n) for n in ("a", "b", "c"))
     ports = [free_port() for _ in range(3)]
     urls = [f"http://127.0.0.1:{p}" for p in ports]
@@ -114,7 +125,7 @@ def test_the_directory_lists_verified_hubs_per_category_and_not_a_forged_announc
     assert http_json("GET", a.url + "/ki/v1/hubs?category=Not_A_Slug")[0] == 400
 
 
-def test_endorse_revoke_and_a_non_leader_through_the_cli_and_http(hubs, tmp_path):
+def test_endorse_revoke_and_a_non_leader_through_the_cli_and_http(hubs):
     a, b, _ = hubs
     endorsed = cli("endorse", "--data-dir", str(a.data_dir), EXPERT.did, "--category", WEB, "--json")
     mine = json.loads(endorsed.stdout)
@@ -190,7 +201,8 @@ def a_identity(proc) -> Identity:
     return keystore.load_identity(str(proc.data_dir), None)
 
 
-def test_receipts_verify_offline_and_a_dropped_object_yields_a_complaint(hubs, federation, tmp_path):
+def test_receipts_verify_offline_and_a_dropped_object_yields_a_complaint(hubs, federation):
+    tmp_path = federation.root
     a, _, c = hubs
     answer = deliver(a, offer(SELLER, "Receipt please"))[0]
     receipt_file = tmp_path / "receipt.json"
