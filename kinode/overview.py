@@ -54,12 +54,15 @@ class Delivery:
 
 @dataclass(frozen=True)
 class Found:
-    """A search result from a hub, with whether its signature verified here."""
+    """A search result from a hub, with whether its signature verified here, and the hub's judgements
+    (an endorsed expert of the category; delisted, and why) when its marketplace search gives them."""
 
     item: Item
     hub: str
     verified: bool
     problem: str | None = None
+    endorsed_expert: bool = False
+    delisted: tuple[str, ...] = ()
 
 
 @dataclass
@@ -68,6 +71,11 @@ class HubAnswer:
     results: list[Found] = field(default_factory=list)
     next: str | None = None
     error: str | None = None
+    facets: dict = field(default_factory=dict)  # {"category"|"skill"|"price": {value: count}}
+    total: int | None = None
+
+
+MARKET_PARAMS = {"q", "type", "category", "skill", "currency", "min_price", "max_price", "sort", "endorsed", "limit"}
 
 
 def _item(stored: listing.StoredObject) -> Item:
@@ -176,9 +184,15 @@ async def search_hubs(node: Node, session: aiohttp.ClientSession, params: dict[s
 
 
 async def _search_one(node: Node, session: aiohttp.ClientSession, hub: str, params: dict[str, str]) -> HubAnswer:
+    """The hub's marketplace search (facets, endorsed experts, delisting), else its plain search."""
+    if params.get("type", "offer") in ("offer", "project", "task") and set(params) <= MARKET_PARAMS:
+        answer = await _market_one(node, session, hub, params)
+        if answer is not None:
+            return answer
+    plain = {k: v for k, v in params.items() if k not in ("skill", "sort", "endorsed")}
     answer = HubAnswer(hub)
     try:
-        async with session.get(hub + "/ki/v1/search", params=params, timeout=SEARCH_TIMEOUT) as response:
+        async with session.get(hub + "/ki/v1/search", params=plain, timeout=SEARCH_TIMEOUT) as response:
             body = json.loads(await response.read())
             if response.status != 200:
                 answer.error = str(body.get("detail") or f"the hub answered HTTP {response.status}")
@@ -189,6 +203,30 @@ async def _search_one(node: Node, session: aiohttp.ClientSession, hub: str, para
     answer.next = body.get("next")
     for result in body.get("results", []):
         answer.results.append(_checked(node, result.get("object"), hub))
+    return answer
+
+
+async def _market_one(node: Node, session: aiohttp.ClientSession, hub: str, params: dict[str, str]) -> HubAnswer | None:
+    """None when the hub has no marketplace search (404), so the caller falls back to /ki/v1/search."""
+    answer = HubAnswer(hub)
+    try:
+        async with session.get(hub + "/ki/v1/market", params=params, timeout=SEARCH_TIMEOUT) as response:
+            if response.status == 404:
+                return None
+            body = json.loads(await response.read())
+            if response.status != 200:
+                answer.error = str(body.get("detail") or f"the hub answered HTTP {response.status}")
+                return answer
+    except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
+        answer.error = f"the hub could not be reached ({type(error).__name__})"
+        return answer
+    answer.next, answer.total = body.get("next"), body.get("total")
+    answer.facets = body.get("facets") if isinstance(body.get("facets"), dict) else {}
+    for result in body.get("results", []):
+        found = _checked(node, result.get("object"), hub)
+        delisted = result.get("delisted") or {}
+        answer.results.append(Found(found.item, hub, found.verified, found.problem,
+                                    bool(result.get("endorsed_expert")), tuple(delisted.get("why", ()))))
     return answer
 
 

@@ -15,7 +15,8 @@ from web_ui.appkeys import CLIENT, NODE
 from web_ui.render import render
 
 routes = web.RouteTableDef()
-SEARCH_FIELDS = ("q", "category", "type", "currency", "min_price", "max_price")
+SEARCH_FIELDS = ("q", "category", "type", "skill", "currency", "min_price", "max_price", "sort", "endorsed")
+SORTS = ("recent", "relevance", "price", "reputation")
 SEARCH_TYPES = ("offer", "project", "task", "profile")
 RECENT_MINE = 20
 
@@ -95,17 +96,22 @@ async def find_work(request: web.Request) -> web.Response:
     params = {k: v for k, v in values.items() if v}
     if values["type"] and values["type"] not in SEARCH_TYPES:
         params.pop("type")
+    if params.get("sort") not in SORTS:
+        params.pop("sort", None)
+    if params.get("endorsed") != "true":
+        params.pop("endorsed", None)
     answers = []
     asked = bool(request.query)
     if asked:
         params["limit"] = "20"
         if node.config.is_hub:
-            found, _ = await overview.search_local(node, **{k: v for k, v in params.items() if k != "limit"})
+            local = {k: v for k, v in params.items() if k not in ("limit", "skill", "sort", "endorsed")}
+            found, _ = await overview.search_local(node, **local)
             answers = [overview.HubAnswer("this hub", [overview.Found(i, "this hub", True) for i in found])]
         else:
             answers = await overview.search_hubs(node, request.app[CLIENT], params)
     return render(request, "find.html", values=values, answers=answers, asked=asked, types=SEARCH_TYPES,
-                  hubs=len(node.remotes))
+                  hubs=len(node.remotes), sorts=SORTS, query=params)
 
 
 @routes.get("/objects/{id}")

@@ -171,6 +171,8 @@ def test_a_contract_from_proposal_to_reviews_across_two_uis(trio, open_ui, tmp_p
     assert "expert in web-design" in a.get_by_role("region", name="The author").inner_text()
     reload_until(a, "4.00 / 5", "the 4 Alice gave Bob, in his reputation on his listing")
     assert "How this was computed" in a.content()
+    a.goto(alice.ui + "/find?q=menu+pages&endorsed=true")
+    assert "endorsed expert" in a.locator(".results li", has_text="Menu pages for food shops").inner_text()
     shoot(a, "listing-endorsed")
     a.goto(project_url)
     deliverables = a.get_by_role("region", name="Accepted deliverables").inner_text()

@@ -73,6 +73,8 @@ def test_publish_profile_and_offer_on_one_node_and_find_it_from_another(market, 
     result = other.locator(".results li", has_text="Accessible landing page")
     assert "signature verified" in result.inner_text()
     assert "1500.00 EUR, fixed price" in result.inner_text()
+    refine = other.get_by_role("navigation", name=re.compile("Refine the results"))
+    assert refine.get_by_role("link", name="web-design (1)").count() == 1  # the hub's facets, as links
     shoot(other, "find")
     result.get_by_role("link").click()
     assert other.get_by_role("heading", level=1).inner_text() == "Accessible landing page"
