@@ -53,9 +53,12 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
     store = Store(config.db_path)
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
-    runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False, shutdown_timeout=5)
+    app = create_app(node)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
     ui_runner, ui_line, ui_url = None, "", None
     if ui_sock is not None:
+        from kinode.federation.front_page import UI_ORIGIN
+        app[UI_ORIGIN] = f"http://{UI_HOST}:{ui_sock.getsockname()[1]}"  # for GET / (never the token)
         from web_ui.app import create_app as create_ui
         from web_ui.security import Guard
         guard = Guard(f"{UI_HOST}:{ui_sock.getsockname()[1]}")

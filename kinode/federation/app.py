@@ -13,6 +13,7 @@ from aiohttp import web
 
 from kinode.federation import handlers as federation
 from kinode.federation import hub_routes, mailbox, stream, work_routes
+from kinode.federation.front_page import front_page
 from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
@@ -34,6 +35,7 @@ def create_app(node: Node) -> web.Application:
     app[NODE] = node
     app[LIMITS] = Limits(node.config)
     app[REPLAYS] = ReplayCache()
+    app.router.add_get("/", front_page)  # a person who opens the node's URL in a browser
     app.add_routes(federation.routes)
     stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
