@@ -98,6 +98,8 @@ class _Batch:
         self.run: list[tuple[SignedObject, str | None, tuple[str, ...]]] = []
         self.woken: list[str] = []  # ids stored since the pending objects were last looked at
         self.verdicts: dict[str, IngestResult] = {}  # pending objects judged in this transaction
+        # Nothing can wait for an object while nothing is pending: then storing one costs no lookup.
+        self.any_pending = db.execute("SELECT 1 FROM pending LIMIT 1").fetchone() is not None
 
     def _prepare(self, objs: list[SignedObject]) -> None:
         """Look up, with a few queries, what the rules need to know about these objects."""
@@ -139,6 +141,7 @@ class _Batch:
                 if missing:
                     pending.hold(self.db, obj, missing, received_at, forward)
                     self.pending_now.add(obj.id)
+                    self.any_pending = True
                     return _pending(obj.id, f"waiting for {', '.join(missing[:3])}")
                 held = self.context.held(obj)
                 check_in_context(obj, held)
@@ -190,6 +193,9 @@ class _Batch:
 
     def _drain(self) -> None:
         """Judge the pending objects that waited for what was just stored, until none is left to judge."""
+        if not self.any_pending:
+            self.woken.clear()
+            return
         while self.woken:
             woken, self.woken = self.woken, []
             ready = pending.waiting_for(self.db, woken)
