@@ -32,7 +32,7 @@ EUR = {"amount": "100.00", "currency": "EUR"}
 
 class Clock:
     def __init__(self):
-        self.now = START
+        self.now = int(time.time())  # now, not at import: Alice's request signatures must be fresh for the others
 
     def __call__(self) -> float:
         return self.now
