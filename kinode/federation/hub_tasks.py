@@ -55,7 +55,8 @@ async def announce_forever(node) -> None:
     if config is None:
         return
     watcher = announce.ConfigWatcher(config, node.config.extra.get("hub_flags", ([], [])))
-    await _announce(node, config)
+    if config.announce:  # run from a config file (spec 14.1; flags alone announce nothing)
+        await _announce(node, config)
     while True:
         await asyncio.sleep(WATCH_SECONDS)
         fresh = watcher.poll()

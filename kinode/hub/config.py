@@ -15,7 +15,9 @@
     parent = "design"
 
 Flags add to the file (`--category`, `--peer`). Any mistake is a
-`BadHubConfig` naming the key, before anything starts.
+`BadHubConfig` naming the key, before anything starts. A hub started with
+flags alone (no file) announces nothing until a hub.toml appears: its
+objects are then only what it was sent.
 """
 
 import tomllib
@@ -64,6 +66,7 @@ class HubConfig:
     policy: str | None = None
     honour: tuple[str, ...] = ()
     path: Path | None = field(default=None, compare=False)
+    announce: bool = True  # False when no file configured the hub: it then publishes nothing of its own
 
     @property
     def slugs(self) -> tuple[str, ...]:
@@ -74,7 +77,8 @@ class HubConfig:
         known = set(self.slugs)
         extra = tuple(Category(s, s) for s in dict.fromkeys(categories) if s not in known)
         return HubConfig(self.name, self.categories + extra, self.leaders, self.fee_bps,
-                         tuple(dict.fromkeys((*self.peers, *peers))), self.policy, self.honour, self.path)
+                         tuple(dict.fromkeys((*self.peers, *peers))), self.policy, self.honour, self.path,
+                         self.announce)
 
     def announcement(self, url: str) -> dict[str, Any]:
         """The body of this hub's `hub` announcement at `url`."""
@@ -100,7 +104,7 @@ def load(path: str | Path, *, required: bool = True) -> HubConfig:
     except FileNotFoundError:
         if required:
             raise BadHubConfig(f"{path}: no such file") from None
-        return HubConfig(path=path)
+        return HubConfig(path=path, announce=False)
     except (OSError, UnicodeDecodeError) as error:
         raise BadHubConfig(f"{path}: cannot read it ({error})") from None
     except tomllib.TOMLDecodeError as error:

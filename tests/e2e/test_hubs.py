@@ -92,8 +92,9 @@ honour = ["{did_a}"]
 [categories.{WEB}]
 title = "Web design"
 ''')
+    (tmp_path / "c" / "hub.toml").write_text(f"[categories.{COPY}]\ntitle = 'Copywriting'\n")
     procs = []
-    for index, (name, extra) in enumerate((("a", []), ("b", []), ("c", ["--category", COPY]))):
+    for index, (name, extra) in enumerate((("a", []), ("b", []), ("c", []))):
         peers = [a for j, url in enumerate(urls) if j != index for a in ("--peer", url)]
         args = ["hub", "--data-dir", str(tmp_path / name), "--reconcile-interval", "0.5", "--no-ui", *extra, *peers]
         procs.append(federation._start(name, args, ports[index]))
