@@ -14,7 +14,7 @@ from kinode.federation.appkeys import NODE
 from kinode.federation.problem import problem
 from kinode.hub import directory, market, moderation, standing
 from kinode.hub.config import HubConfig
-from protocol.envelope import is_object_id
+from protocol.envelope import is_object_id, sign
 from protocol.identity import is_did
 from protocol.shapes import SLUG
 from storage import hub_objects
@@ -30,6 +30,15 @@ def setup(app: web.Application) -> None:
 
 def hub_config(node) -> HubConfig:
     return node.config.extra.get("hub") or HubConfig(categories=())
+
+
+def own_announcement(node):
+    """The announcement this hub would make (signed now, not stored), for judging endorsements while it
+    has published none; None when it serves no category."""
+    config = hub_config(node).with_flags(list(node.config.categories), [])
+    if not config.categories:
+        return None
+    return sign(node.identity, "hub", config.announcement(node.config.url), node.now())
 
 
 def honoured(node) -> set[str]:
@@ -76,7 +85,8 @@ async def endorsements(request: web.Request) -> web.Response:
     if isinstance(query, web.Response):
         return query
     node = request.app[NODE]
-    return web.json_response(await node.store.read(standing.endorsements_answer, node.did, **query))
+    return web.json_response(await node.store.read(standing.endorsements_answer, node.did, **query,
+                                                   own=own_announcement(node)))
 
 
 @routes.get("/ki/v1/experts")
@@ -87,7 +97,8 @@ async def experts(request: web.Request) -> web.Response:
     if "category" not in query:
         return problem("invalid_query", "category is required: the experts of which category?")
     node = request.app[NODE]
-    return web.json_response(await node.store.read(standing.experts_answer, node.did, query["category"]))
+    return web.json_response(await node.store.read(standing.experts_answer, node.did, query["category"],
+                                                   own_announcement(node)))
 
 
 @routes.get("/ki/v1/labels")
@@ -116,7 +127,8 @@ async def market_search(request: web.Request) -> web.Response:
     node = request.app[NODE]
     try:
         query = market.parse_query(request.query)
-        answer = await node.store.read(market.search, query, node.did, node.now(), honoured(node))
+        answer = await node.store.read(market.search, query, node.did, node.now(), honoured(node),
+                                       own_announcement(node))
     except market.BadMarketQuery as error:
         return problem(error.code, error.detail)
     return web.json_response(answer)
@@ -128,7 +140,8 @@ async def match(request: web.Request) -> web.Response:
     if not is_object_id(object_id):
         return problem("malformed", "an object id is 64 lowercase hex digits")
     node = request.app[NODE]
-    answer = await node.store.read(market.match, object_id, node.did, node.now(), honoured(node))
+    answer = await node.store.read(market.match, object_id, node.did, node.now(), honoured(node),
+                                   own_announcement(node))
     if answer is None:
         return problem("not_found", f"no task, project or profile {object_id} here")
     return web.json_response(answer)

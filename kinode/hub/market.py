@@ -98,18 +98,18 @@ def _offset(cursor: str, query: market.MarketQuery) -> int:
     return offset
 
 
-def judgements(db: Database, me: str, now: int, honoured: set[str]) -> tuple[market.Judged, dict]:
+def judgements(db: Database, me: str, now: int, honoured: set[str], own=None) -> tuple[market.Judged, dict]:
     """Endorsed (expert, category) pairs and delisted ids/authors, and the applying label states by kind."""
     endorsed = frozenset((s.endorsement.body["subject"], s.endorsement.body["category"])
-                         for s in standing.standings(db, me) if s.counts)
+                         for s in standing.standings(db, me, own=own) if s.counts)
     states = [s for s in moderation.states(db, hub_objects.labels(db), now, honoured) if s.applies]
     ids = frozenset(s.label.body["target"] for s in states if s.label.body.get("scope") == "object")
     authors = frozenset(s.label.body["subject"] for s in states if s.label.body.get("scope") == "author")
     return market.Judged(endorsed, ids, authors), {"states": states}
 
 
-def search(db: Database, query: market.MarketQuery, me: str, now: int, honoured: set[str]) -> dict:
-    judged, labels = judgements(db, me, now, honoured)
+def search(db: Database, query: market.MarketQuery, me: str, now: int, honoured: set[str], own=None) -> dict:
+    judged, labels = judgements(db, me, now, honoured, own)
     try:
         if query.sort == "reputation":
             page = market.search(db, replace(query, limit=REPUTATION_WINDOW, offset=0), judged, now)
@@ -149,7 +149,7 @@ def _result(row, judged: market.Judged, states: list) -> dict:
     return answer
 
 
-def match(db: Database, object_id: str, me: str, now: int, honoured: set[str]) -> dict | None:
+def match(db: Database, object_id: str, me: str, now: int, honoured: set[str], own=None) -> dict | None:
     """Ranked candidates for a task or project (offers), or open tasks for a profile's author."""
     from kinode.hub import matching
-    return matching.match(db, object_id, me, now, honoured, judgements)
+    return matching.match(db, object_id, me, now, honoured, lambda *a: judgements(*a, own))

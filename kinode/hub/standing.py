@@ -8,6 +8,7 @@ endorsement objects, so a reader can redo the judgement from objects alone.
 from sqlite_utils import Database
 
 from protocol import hubs
+from protocol.envelope import SignedObject
 from kinode.hub import directory
 from storage import hub_objects
 
@@ -20,8 +21,12 @@ def recognized(db: Database, me: str | None) -> set[str]:
 
 
 def standings(db: Database, me: str | None, *, subject: str | None = None, category: str | None = None,
-              endorser: str | None = None) -> list[hubs.Standing]:
+              endorser: str | None = None, own: SignedObject | None = None) -> list[hubs.Standing]:
+    """`own`: the announcement this hub would make, used while it has published none (a hub run
+    with flags alone): its own and its configured leaders' endorsements count here all the same."""
     announcements = hub_objects.announcements(db)
+    if own is not None and not any(a.author == own.author for a in announcements):
+        announcements.append(own)
     trusted = recognized(db, me)
     return [hubs.standing(e, announcements, trusted, revoked)
             for e, revoked in hub_objects.endorsements(db, subject=subject, category=category, endorser=endorser)]
@@ -32,10 +37,10 @@ def endorsements_answer(db: Database, me: str | None, **filters) -> dict:
     return {"endorsements": [s.as_dict() for s in found], "recognized_hubs": sorted(recognized(db, me))}
 
 
-def experts_answer(db: Database, me: str | None, category: str) -> dict:
+def experts_answer(db: Database, me: str | None, category: str, own: SignedObject | None = None) -> dict:
     """The endorsed experts of `category`: each subject with a counting endorsement, and those that count not."""
     by_subject: dict[str, list[hubs.Standing]] = {}
-    for s in standings(db, me, category=category):
+    for s in standings(db, me, category=category, own=own):
         by_subject.setdefault(s.endorsement.body["subject"], []).append(s)
     experts = [{"did": did, "endorsed": any(s.counts for s in found),
                 "endorsements": [s.as_dict() for s in found]} for did, found in sorted(by_subject.items())]
@@ -44,7 +49,8 @@ def experts_answer(db: Database, me: str | None, category: str) -> dict:
             "recognized_hubs": sorted(recognized(db, me))}
 
 
-def is_endorsed_expert(db: Database, did: str, category: str, me: str | None = None) -> bool:
+def is_endorsed_expert(db: Database, did: str, category: str, me: str | None = None,
+                       own: SignedObject | None = None) -> bool:
     """Whether `did` holds a counting endorsement in `category` here (for the lifecycle's views:
     e.g. whether a contract's dispute resolver or a project's coordinator is an endorsed expert)."""
-    return hubs.is_endorsed(did, category, standings(db, me, subject=did, category=category))
+    return hubs.is_endorsed(did, category, standings(db, me, subject=did, category=category, own=own))

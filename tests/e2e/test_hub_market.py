@@ -100,3 +100,15 @@ def test_the_hub_announces_its_config_and_follows_edits_then_serves_search_and_m
 def _hub_key(proc) -> Identity:
     from kinode import keystore
     return keystore.load_identity(str(proc.data_dir), None)
+
+
+def test_a_hub_run_with_flags_alone_announces_nothing_yet_its_own_endorsements_count(federation):
+    hub = federation.hub("flags", ["web-design"])
+    assert get(hub, "/ki/v1/hub")["announcement"] is None
+    mine = sign(_hub_key(hub), "endorsement", {"subject": SELLER.did, "category": "web-design", "level": "expert"},
+                int(time.time()))
+    deliver(hub, mine)
+    [judged] = get(hub, f"/ki/v1/endorsements?subject={SELLER.did}")["endorsements"]
+    assert judged["counts"] and judged["hub"] == hub.did
+    assert [e["did"] for e in get(hub, "/ki/v1/experts?category=web-design")["experts"]] == [SELLER.did]
+    assert get(hub, "/ki/v1/objects?type=hub")["objects"] == []
