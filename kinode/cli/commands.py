@@ -74,11 +74,16 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     add_json_flag(status)
     status.set_defaults(run=_status)
 
-    demo = commands.add_parser("demo", help="run a local federation: two hubs and a participant node",
-                               description="Start two peered hubs and a participant node on 127.0.0.1, publish a sample profile and offer, "
-                                           "print the URLs to open, and run until Ctrl-C.")
-    demo.add_argument("--data-dir", default=".demo", help="where the three nodes keep their data (default .demo)")
-    demo.add_argument("--port", type=int, default=7400, help="first port; the nodes use PORT..PORT+2 (default 7400)")
+    demo = commands.add_parser("demo", help="run a local ki work federation: two hubs, four participants, a project",
+                               description="Start on 127.0.0.1 two peered category hubs (each with a leader) and four "
+                                           "participants' nodes, each with its web UI; on the first run seed profiles, offers, "
+                                           "endorsements and a project whose tasks stand at every stage, through the CLI verbs. "
+                                           "Print the login URLs and what to try, and run until Ctrl-C. A later run reuses "
+                                           "the demo data; --fresh replaces it.")
+    demo.add_argument("--data-dir", default=".demo", help="where the six nodes keep their data (default .demo)")
+    demo.add_argument("--port", type=int, default=7400,
+                      help="first port; the hubs use PORT and PORT+1, the participants PORT+2..PORT+5 (default 7400)")
+    demo.add_argument("--fresh", action="store_true", help="delete the demo data of an earlier run and seed it again")
     demo.set_defaults(run=lambda args: _demo(args))
 
 
@@ -273,4 +278,4 @@ def _status(args) -> int:
 
 def _demo(args) -> int:
     from kinode.cli.demo import run_demo
-    return run_demo(Path(args.data_dir), args.port)
+    return run_demo(Path(args.data_dir), args.port, fresh=args.fresh)

@@ -83,6 +83,9 @@ class WorkService:
             raise WorkError("the body must be a JSON object")
         obj = sign(self.node.identity, type_, body, self.node.now())  # ProtocolError: the caller reports it
         await self._ensure(list(refs.required_ids(obj)))
+        # Fetch the profiles of the people it concerns BEFORE storing it: the running node's gossip
+        # plans destinations from the profiles held when it picks the object up, at once.
+        await self.route(obj)
         if private:
             return await self._publish_sealed(obj)
         [result] = await self.node.store.write(store_verified, [obj], self.node.now(), (GOSSIP,))
