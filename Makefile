@@ -13,10 +13,17 @@ BINDIR ?= $(HOME)/.local/bin
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "kinode: setting up $(VENV) (first run, or pyproject.toml changed; about half a minute)"
+	@echo "kinode: [1/3] creating a virtualenv with $$($(PYTHON) --version)"
+	@$(PYTHON) -m venv $(VENV)
+	@echo "kinode: [2/3] updating pip"
+	@$(BIN)/pip install --quiet --upgrade pip
+	@echo "kinode: [3/3] installing kinode and its dependencies into $(VENV) (pip lists each one)"
+	@{ $(BIN)/pip install --progress-bar off -e '.[test]' 2>&1; echo $$? > $(VENV)/.pip-status; } | \
+	  while IFS= read -r line; do case "$$line" in Collecting*|Successfully*|ERROR*) echo "kinode:   $$line";; esac; done; \
+	  exit $$(cat $(VENV)/.pip-status)
+	@touch $(STAMP)
+	@echo "kinode: $(VENV) is ready"
 
 # The browser tests drive Debian's chromium (Playwright's own browser download cannot work
 # here). Installed only when missing, and only as root (CI runs .ci/run as root on a fresh machine).
