@@ -61,6 +61,18 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
         parser.set_defaults(run=lambda args: _run(args, unlock, run))
         return parser
 
+    p = verb("profile", "publish who you are and where your node is reached", lambda s, a: s.profile(
+        name=a.name, node_url=a.node, hubs=a.hub or None, bio=a.bio, skills=a.skill or None,
+        categories=a.category or None))
+    p.add_argument("--name", required=True)
+    p.add_argument("--node", metavar="URL", help="your node's public URL, where others deliver what concerns you "
+                                                   "(what `kinode serve` prints, or its --public-url)")
+    p.add_argument("--hub", action="append", default=[], metavar="URL",
+                   help="a hub holding your mailbox (default: the hubs this node has reached)")
+    p.add_argument("--bio")
+    p.add_argument("--skill", action="append", default=[])
+    p.add_argument("--category", action="append", default=[])
+
     p = verb("project", "post a project you coordinate", lambda s, a: s.project(
         category=a.category, title=a.title, description=a.description, budget=a.budget, deadline=a.deadline,
         claims_per_task=a.claims_per_task, claim_approval=True if a.claim_approval else None))

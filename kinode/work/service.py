@@ -146,6 +146,20 @@ class WorkService:
         return "" if self.fetcher is not None else (
             " (this node has reached no hub yet: run `kinode serve --hub URL` on this data dir first)")
 
+    # --- who I am ---------------------------------------------------------------
+
+    async def profile(self, *, name: str, node_url: str | None = None, hubs: list[str] | None = None,
+                      bio: str | None = None, skills: list[str] | None = None,
+                      categories: list[str] | None = None) -> Published:
+        """Publish my profile; `node_url` is where others deliver what concerns me (spec 9.13),
+        `hubs` where my mailbox is (default: the hubs this node uses)."""
+        if hubs is None:
+            hubs = [r.url for r in self.node.remotes.values()] or [
+                h.url for h in await self.node.store.read(routing.known_hubs)]
+        body = _put({"name": name}, node=node_url, hubs=list(dict.fromkeys(hubs)) or None, bio=bio,
+                    skills=skills, categories=categories)
+        return await self.publish("profile", body)
+
     # --- projects and tasks --------------------------------------------------
 
     async def project(self, *, category: str, title: str, description: str, budget: dict, deadline: int,

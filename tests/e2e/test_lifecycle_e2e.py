@@ -44,7 +44,7 @@ def reaches(object_id: str, *procs, what: str = "") -> None:
 
 
 def profile(federation, proc, name: str, hub) -> None:
-    federation.publish(proc, "profile", {"name": name, "node": proc.url, "hubs": [hub.url]})
+    cli(proc, "profile", "--name", name, "--node", proc.url, "--hub", hub.url)
 
 
 def test_a_project_from_posting_to_reviews(federation):

@@ -82,3 +82,13 @@ def test_publish_reports_where_an_object_goes(node, tmp_path):
     assert "goes NOWHERE yet" in done.stderr
     routed = as_json(run("publish", "--data-dir", node, "--json", str(document)))
     assert [d["reachable"] for d in routed["route"]["destinations"]] == [False]
+
+
+def test_a_profile_names_the_node_others_deliver_to(node, capsys):
+    made = inproc(capsys, "profile", "--data-dir", node, "--json", "--name", "Ada", "--node", "http://127.0.0.1:7301",
+                  "--hub", "http://127.0.0.1:7310", "--skill", "logos")
+    assert made.returncode == 0, made.stderr
+    body = json.loads(made.stdout)["object"]["body"]
+    assert body == {"name": "Ada", "node": "http://127.0.0.1:7301", "hubs": ["http://127.0.0.1:7310"], "skills": ["logos"]}
+    assert_clean_failure(inproc(capsys, "profile", "--data-dir", node, "--name", "Ada", "--node", "not a url"),
+                         "invalid_body")
