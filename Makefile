@@ -62,8 +62,9 @@ vectors: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
 
+# `make run DEMO_ARGS=--fresh` replaces the demo data; `kinode demo --help` lists the rest.
 run: $(STAMP)
-	$(BIN)/kinode demo
+	$(BIN)/kinode demo $(DEMO_ARGS)
 
 install: $(STAMP)
 	mkdir -p $(BINDIR)
