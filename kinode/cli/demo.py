@@ -26,6 +26,7 @@ HUBS = {  # data dir -> (category, its title, the leader named in hub.toml)
 }
 MARKER = "demo.json"  # {"seeded": bool, ...}: what a later run reuses, and proof the dir is the demo's
 OURS = {MARKER, "seed", *PEOPLE, *HUBS, *(f"{n}.log" for n in (*PEOPLE, *HUBS))}
+EARLIER = {"alice", "hub-a", "hub-b", "alice.log", "hub-a.log", "hub-b.log"}  # the first demo's layout, no marker
 
 
 class DemoDirNotOurs(BadInput):
@@ -33,13 +34,18 @@ class DemoDirNotOurs(BadInput):
 
 
 def run_demo(root: Path, first_port: int, fresh: bool = False) -> int:
+    # SIGTERM during set-up stops the nodes started so far, as Ctrl-C does (later both are awaited).
+    signal.signal(signal.SIGTERM, _interrupt)
     marker = root / MARKER
     state = json.loads(marker.read_text()) if marker.exists() else None
     if fresh or (state is not None and not state.get("seeded")):
         _clear(root, "--fresh: replacing the demo data" if fresh else "the last set-up did not finish: starting afresh")
         state = None
     elif state is None and root.exists() and any(root.iterdir()):
-        raise DemoDirNotOurs(f"{root} holds files that are not a kinode demo's; give another --data-dir")
+        if not {p.name for p in root.iterdir()} <= EARLIER:
+            raise DemoDirNotOurs(f"{root} holds files that are not a kinode demo's; give another --data-dir")
+        _step(f"replacing the data of an earlier kinode demo in {root}")
+        shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
     first_run = state is None
     if not first_run:
@@ -116,6 +122,10 @@ def _summary(root: Path, hubs: list[Member], members: dict[str, Member], ui: dic
     return "\n".join(lines)
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _step(text: str) -> None:
     print(f"kinode demo: {text}", flush=True)
 
@@ -153,8 +163,13 @@ def _ready(member: Member, proc: subprocess.Popen, root: Path) -> str:
         ready = json.loads(line)
     except ValueError:
         proc.wait(10)
-        tail = (root / f"{member.name}.log").read_text(errors="replace").strip().splitlines()[-3:]
-        raise SystemExit(f"kinode demo: {member.name}'s node did not start: {' / '.join(tail)} "
+        tail = (root / f"{member.name}.log").read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        try:  # with --json the node reports its error as one JSON line
+            why = json.loads(tail[0])["error"]["detail"]
+        except (ValueError, KeyError, TypeError):
+            why = tail[0]
+        hint = "; try another --port" if "in use" in why else ""
+        raise SystemExit(f"kinode demo: {member.name}'s node did not start: {why}{hint} "
                          f"(log: {root / member.name}.log)") from None
     member.url, member.did = ready["url"], ready["did"]
     return ready["ui"]

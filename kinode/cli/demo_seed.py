@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from kinode.cli.output import EXIT_INTERRUPTED
 from kinode.cli.progress import Progress
 
 DAY = 86400
@@ -59,6 +60,8 @@ class Seeder:
             code = main(argv)
         if count:
             self.bar.advance(f"{who.name}: kinode {args[0]}")
+        if code == EXIT_INTERRUPTED:  # Ctrl-C landed inside the verb, which reported it: stop the demo
+            raise KeyboardInterrupt
         if code != 0:
             raise SystemExit(f"kinode demo: `kinode {' '.join(args[:2])}` as {who.name} failed: {err.getvalue().strip()}")
         return json.loads(out.getvalue())
