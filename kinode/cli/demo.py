@@ -8,6 +8,8 @@ market through the CLI verbs; later runs reuse it (`--fresh` replaces it).
 Ctrl-C (or SIGTERM) stops every process and exits 0.
 """
 
+import contextlib
+import io
 import json
 import shutil
 import signal
@@ -141,10 +143,14 @@ def _clear(root: Path, why: str) -> None:
 
 
 def _kinode_json(*args: str) -> dict:
-    done = subprocess.run([sys.executable, "-m", "kinode", *args, "--json"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"kinode demo: `kinode {args[0]}` failed: {done.stderr.strip()}")
-    return json.loads(done.stdout)
+    """`kinode ARGS --json` run in this process (a process each would cost a second of start-up)."""
+    from kinode.cli.entry import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([*args, "--json"])
+    if code != 0:
+        raise SystemExit(f"kinode demo: `kinode {args[0]}` failed: {err.getvalue().strip()}")
+    return json.loads(out.getvalue())
 
 
 def _start(root: Path, name: str, *args: str) -> subprocess.Popen:

@@ -81,6 +81,11 @@ class Seeder:
                                      "see the logs")
                 time.sleep(0.05)
 
+    def all_arrive(self, sent: list[tuple[str, str]], timeout: float = 60) -> None:
+        """Wait until each (object id, node URL) pair holds: the node at URL has the object."""
+        for object_id, url in sent:
+            self.arrives(object_id, url, timeout=timeout)
+
     def until(self, check, what: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while not check():
@@ -151,10 +156,12 @@ def _project(s: Seeder, alice: Member, ben: Member, cleo: Member, dana: Member, 
     task("checkout", "200.00", "+2d", "--estimate", str(5 * DAY))
     s.arrives(tasks["checkout"], hub.url)
 
-    claims = [(cleo, "icons"), (dana, "photos"), (ben, "photos"), (ben, "logo"), (dana, "build"),
-              (cleo, "copy"), (ben, "seo"), (dana, "brand"), (cleo, "checkout")]
-    for who, key in claims:  # ben claims the photos after dana: one place, so he stands by
-        s.arrives(s.verb(who, "claim", tasks[key], "--note", "I can start today")["id"], alice.url)
+    # Steps that do not depend on one another go out together; each wait is for the whole batch.
+    claims = [(cleo, "icons"), (dana, "photos"), (ben, "logo"), (dana, "build"), (cleo, "copy"), (ben, "seo"),
+              (dana, "brand"), (cleo, "checkout")]
+    made = [(s.verb(who, "claim", tasks[key], "--note", "I can start today")["id"], alice.url) for who, key in claims]
+    time.sleep(1.05 - time.time() % 1)  # ben claims the photos a second after dana: one place, so he stands by
+    made.append((s.verb(ben, "claim", tasks["photos"], "--note", "Happy to stand by")["id"], alice.url))
 
     suppliers = {"logo": ben, "build": dana, "copy": cleo, "seo": ben, "brand": dana}
     contracts = {}
@@ -163,37 +170,35 @@ def _project(s: Seeder, alice: Member, ben: Member, cleo: Member, dana: Member, 
                                 "--party", f"{who.did}:supplier", "--terms", f"{STAGES[key][0]} as the task describes",
                                 "--price", "150.00 EUR", "--milestone", "all", STAGES[key][0], "150.00 EUR", "+14d",
                                 "--deadline", "+15d", "--resolver", hub.did)["id"]
-    for key, who in suppliers.items():
-        s.arrives(contracts[key], who.url)
-        s.verb(alice, "sign", contracts[key])
-        s.arrives(s.verb(who, "sign", contracts[key])["id"], alice.url)
+    s.all_arrive([(contracts[key], who.url) for key, who in suppliers.items()])
+    signs = [(s.verb(alice, "sign", contracts[key])["id"], who.url) for key, who in suppliers.items()]
+    signs += [(s.verb(who, "sign", contracts[key])["id"], alice.url) for key, who in suppliers.items()]
+    s.all_arrive(signs)
 
     artifacts = s.scratch / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    delivered = {}
-    for key in ("build", "copy", "seo", "brand"):
-        path = artifacts / f"{key}-1.txt"
-        path.write_text(f"{STAGES[key][0]}, first version\n")
-        delivered[key] = s.verb(suppliers[key], "deliver", contracts[key], "all", str(path),
-                                "--location", f"https://files.example/{key}-1")["id"]
-    for key, delivery in delivered.items():
-        s.arrives(delivery, alice.url)
-    s.arrives(s.verb(alice, "reject", delivered["copy"], "--reason", "The tone is too formal for a tea shop.")["id"],
-              cleo.url)
-    path = artifacts / "copy-2.txt"
-    path.write_text("Landing page copy, warmer second version\n")
-    s.arrives(s.verb(cleo, "deliver", contracts["copy"], "all", str(path),
-                     "--location", "https://files.example/copy-2")["id"], alice.url)
 
-    for key in ("seo", "brand"):
-        s.arrives(s.verb(alice, "accept", delivered[key])["id"], suppliers[key].url)
-        payment = s.verb(alice, "pay", contracts[key], "all", "--reference", f"bank transfer TEA-{key.upper()}")["id"]
-        s.arrives(payment, suppliers[key].url)
-        s.arrives(s.verb(suppliers[key], "confirm", payment)["id"], alice.url)
-    s.arrives(s.verb(alice, "review", contracts["brand"], dana.did, "5",
-                     "--text", "Thorough and on time; the guide is a joy to use.")["id"], hub.url)
-    s.arrives(s.verb(dana, "review", contracts["brand"], alice.did, "5",
-                     "--text", "Clear brief, quick answers, paid the same day.")["id"], hub.url)
+    def deliver(key: str, version: int, text: str) -> str:
+        path = artifacts / f"{key}-{version}.txt"
+        path.write_text(text + "\n")
+        return s.verb(suppliers[key], "deliver", contracts[key], "all", str(path),
+                      "--location", f"https://files.example/{key}-{version}")["id"]
+
+    delivered = {key: deliver(key, 1, f"{STAGES[key][0]}, first version") for key in ("build", "copy", "seo", "brand")}
+    s.all_arrive([(delivery, alice.url) for delivery in delivered.values()])
+    judged = [(s.verb(alice, "reject", delivered["copy"], "--reason", "The tone is too formal for a tea shop.")["id"],
+               cleo.url)]
+    judged += [(s.verb(alice, "accept", delivered[key])["id"], suppliers[key].url) for key in ("seo", "brand")]
+    s.all_arrive(judged)
+    paid = [(deliver("copy", 2, "Landing page copy, warmer second version"), alice.url)]
+    payments = {key: s.verb(alice, "pay", contracts[key], "all", "--reference", f"bank transfer TEA-{key.upper()}")["id"]
+                for key in ("seo", "brand")}
+    s.all_arrive(paid + [(payments[key], suppliers[key].url) for key in payments])
+    s.all_arrive([(s.verb(suppliers[key], "confirm", payments[key])["id"], alice.url) for key in payments])
+    s.all_arrive([(s.verb(alice, "review", contracts["brand"], dana.did, "5",
+                          "--text", "Thorough and on time; the guide is a joy to use.")["id"], hub.url),
+                  (s.verb(dana, "review", contracts["brand"], alice.did, "5",
+                          "--text", "Clear brief, quick answers, paid the same day.")["id"], hub.url)] + made)
     return {"project": project, "tasks": tasks, "contracts": contracts}
 
 
