@@ -12,9 +12,9 @@ from aiohttp import web
 from kinode.federation import hub_tasks
 from kinode.federation.appkeys import NODE
 from kinode.federation.problem import problem
-from kinode.hub import directory, market, moderation, standing
+from kinode.hub import announce, directory, market, moderation, standing
 from kinode.hub.config import HubConfig
-from protocol.envelope import is_object_id, sign
+from protocol.envelope import is_object_id
 from protocol.identity import is_did
 from protocol.shapes import SLUG
 from storage import hub_objects
@@ -33,12 +33,7 @@ def hub_config(node) -> HubConfig:
 
 
 def own_announcement(node):
-    """The announcement this hub would make (signed now, not stored), for judging endorsements while it
-    has published none; None when it serves no category."""
-    config = hub_config(node).with_flags(list(node.config.categories), [])
-    if not config.categories:
-        return None
-    return sign(node.identity, "hub", config.announcement(node.config.url), node.now())
+    return announce.would_announce(node)
 
 
 def honoured(node) -> set[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from kinode.hub.config import HubConfig, load
-from protocol.envelope import SignedObject
+from protocol.envelope import SignedObject, sign
 from storage import hub_objects
 from storage.derived import signed_from_wire
 
@@ -53,6 +53,16 @@ async def announce(node, config: HubConfig) -> list[SignedObject]:
         log.info("announced %s %s (%s)", type_, obj.id, result.status)
         published.append(obj)
     return published
+
+
+def would_announce(node) -> SignedObject | None:
+    """The announcement this hub would make, signed now and never stored: for judging endorsements
+    (kinode.hub.standing's `own`) while the hub has published none. None when it serves no category."""
+    config = node.config.extra.get("hub") or HubConfig()
+    config = config.with_flags(list(node.config.categories), [])
+    if not config.categories:
+        return None
+    return sign(node.identity, "hub", config.announcement(node.config.url), node.now())
 
 
 class ConfigWatcher:
