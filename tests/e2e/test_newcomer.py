@@ -8,7 +8,8 @@ STAMP made newer than its pyproject.toml so make does not install. The demo
 gets free ports and a data dir of its own (DEMO_ARGS), so it never meets a
 developer's demo. Then: every printed URL answers; the printed hints run as
 printed; alice's web UI, logged in with her printed token, shows the seeded
-project at its stages; the federation port's `/` says what the node is
+project at its stages (and, where Debian's chromium is installed, a real
+browser sees the task graph with its one task at risk); the federation port's `/` says what the node is
 without the token; Ctrl-C (SIGINT to the process group, as a terminal sends
 it) stops everything and no port is left open; a second start reuses the
 data and exits 0 on SIGINT.
@@ -31,6 +32,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's, as in tests/browser
 URL = re.compile(r"http://127\.0\.0\.1:[0-9]+[^\s)]*")
 STAGES = ("open", "claimed", "contracted", "delivered", "accepted", "at risk", "Standby")
 TITLES = ("Launch checklist", "Icon set", "Product photos", "Logo refresh", "Page build", "Landing page copy",
@@ -181,6 +183,9 @@ def test_a_newcomer_clones_runs_the_demo_and_sees_a_living_federation(tmp_path):
         for text in TITLES + STAGES:
             assert text in page, text
 
+        if CHROMIUM.exists():  # and in a real browser: the task graph with its one task at risk
+            _browse(alice_login, ui, project)
+
         # The federation port's / is a page for people: what the node is, where its UI is, never the token.
         with urllib.request.urlopen(alice_node + "/", timeout=10) as response:
             front = response.read().decode()
@@ -211,3 +216,21 @@ def test_a_newcomer_clones_runs_the_demo_and_sees_a_living_federation(tmp_path):
     finally:
         again.kill()
     assert not _processes_naming(str(data))
+
+
+def _browse(login: str, ui: str, project: str) -> None:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(60000)
+            page.goto(login)
+            assert page.url == ui + "/", page.url
+            page.get_by_role("link", name="A website for a small tea shop").first.click()
+            assert page.url == f"{ui}/projects/{project}", page.url
+            assert page.locator("svg.graph .task").count() == len(TITLES)
+            assert page.locator("svg.graph .task.at-risk").count() == 1
+            assert page.locator("svg.graph .task.at-risk").text_content().startswith("Checkout flow")
+        finally:
+            browser.close()
