@@ -224,12 +224,22 @@ def test_signed_sync_with_a_bad_message_is_400(hub, unchanged, alice, body):
 # --- routes, methods, reads ---------------------------------------------------------------
 
 @pytest.mark.parametrize("method, path", [
-    ("GET", "/"), ("GET", "/nothing/here"), ("GET", "/ki/v2/objects"), ("POST", "/ki/v1/outbox"),
+    ("GET", "/nothing/here"), ("GET", "/ki/v2/objects"), ("POST", "/ki/v1/outbox"),
     ("GET", "/.well-known/kinode/extra"),
 ])
 def test_unknown_route_is_404_problem(hub, unchanged, method, path):
     body = b"{}" if method == "POST" else None
     request(hub.url, method, path, body, JSON if body else {}).problem(404, "not_found")
+
+
+def test_the_root_is_a_page_for_people_and_takes_nothing(hub, unchanged):
+    """GET / (spec 9.2, "for people"): what the node is, linking its description; POST / changes nothing."""
+    answer = request(hub.url, "GET", "/", None, {})
+    assert (answer.status, answer.headers.get_content_type()) == (200, "text/html")
+    page = answer.raw.decode()
+    assert hub.did in page and "category hub" in page and "/.well-known/kinode" in page
+    assert "web UI" in page and "token=" not in page  # asked from loopback: where the UI is, never its token
+    request(hub.url, "POST", "/", b"{}", JSON).problem(405, "method_not_allowed")
 
 
 @pytest.mark.parametrize("method, path, allowed", [
