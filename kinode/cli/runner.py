@@ -9,6 +9,9 @@ import socket
 from aiohttp import web
 
 from kinode.federation.app import create_app
+from kinode.federation.appkeys import GUARD
+from kinode.federation.quietlog import QuietLog
+from kinode.federation.server import GuardedSite
 from kinode.config import NodeConfig
 from kinode.errors import PortInUse
 from kinode.node import Node
@@ -42,14 +45,22 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
     store = Store(config.db_path)
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
-    runner = web.AppRunner(create_app(node), access_log=None, handle_signals=False, shutdown_timeout=5)
+    app = create_app(node)
+    # keepalive_timeout bounds both an idle keep-alive connection and the time to
+    # send a request line and headers: aiohttp closes a connection still waiting
+    # for a complete message when it expires (spec 9.5).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
+                           keepalive_timeout=config.idle_timeout)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_exceptions(loop))
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        await GuardedSite(runner, sock, app[GUARD]).start()
+        log.info("at most %d connections, %d per client address", app[GUARD].max_total,
+                 app[GUARD].max_per_address)
         role = "hub" if config.is_hub else "node"
         categories = f" for {', '.join(config.categories)}" if config.categories else ""
         print(f"kinode {role} {identity.did}{categories} listening on {config.url}", flush=True)
@@ -61,3 +72,17 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
         verifier.close()
         store.close()
         log.info("stopped; database closed")
+
+
+def _quiet_exceptions(loop: asyncio.AbstractEventLoop):
+    """Out of descriptors, asyncio logs a traceback per failed accept; one line per interval will do."""
+    quiet = QuietLog(log)
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        error = context.get("exception")
+        if isinstance(error, OSError) and "accept" in context.get("message", ""):
+            quiet.warning("accept", "cannot accept connections: %s", error.strerror or error)
+        else:
+            loop.default_exception_handler(context)
+
+    return handle

@@ -10,7 +10,8 @@ import re
 
 from aiohttp import web
 
-from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
+from kinode.federation import request_body
+from kinode.federation.appkeys import BUDGET, LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
 from protocol import canonical
@@ -162,7 +163,10 @@ async def read_body(request: web.Request, *, signature_required: bool) -> tuple[
     refusal = await _refuse_request(request)
     if refusal is not None:
         return refusal
-    body = await request.read()
+    config = request.app[NODE].config
+    body = await request_body.read_body(request, request.app[BUDGET], config.max_body_bytes, config.body_timeout)
+    if isinstance(body, web.Response):
+        return body
     signer = _check_signature(request, body, required=signature_required)
     if isinstance(signer, web.Response):
         return signer
