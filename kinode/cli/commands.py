@@ -86,6 +86,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="requests a second (and at once) each client address may send (default 200:2000)")
     parser.add_argument("--author-rate-limit", type=_rate, metavar="RATE:BURST",
                         help="objects a second (and at once) each author may deliver (default 100:5000)")
+    parser.add_argument("--work-limit", type=_rate, metavar="RATE:BURST",
+                        help="objects a second (and at once) each client address may have verified; a failed "
+                             "verification counts 10 (default 2000:10000)")
     bounds = parser.add_argument_group("resource bounds", "what one client may hold (README, \"Resource bounds\")")
     bounds.add_argument("--idle-timeout", type=_interval, metavar="SECONDS",
                         help="time to send a request's headers, and to keep an idle connection (default 10)")
@@ -99,6 +102,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="MiB of request bodies buffered at once, across all requests (default 64)")
     bounds.add_argument("--max-streams-per-address", type=_count, metavar="N",
                         help="event streams one client address may hold open (default 8)")
+    bounds.add_argument("--stream-queue", type=_count, metavar="EVENTS",
+                        help="events a stream subscriber may fall behind before it is dropped (default 2048)")
 
 
 def _rate(text: str) -> tuple[float, float]:
@@ -156,6 +161,8 @@ def _rate_limits(args) -> dict[str, float]:
         limits["client_rate"], limits["client_burst"] = args.rate_limit
     if args.author_rate_limit:
         limits["author_rate"], limits["author_burst"] = args.author_rate_limit
+    if args.work_limit:
+        limits["work_rate"], limits["work_burst"] = args.work_limit
     return limits
 
 
@@ -164,7 +171,7 @@ def _bounds(args) -> dict[str, float]:
              "max_connections": args.max_connections,
              "max_connections_per_address": args.max_connections_per_address,
              "body_budget_bytes": args.body_budget and args.body_budget * 1024 * 1024,
-             "max_streams_per_address": args.max_streams_per_address}
+             "max_streams_per_address": args.max_streams_per_address, "stream_queue_events": args.stream_queue}
     return {name: value for name, value in given.items() if value}
 
 
