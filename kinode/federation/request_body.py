@@ -60,7 +60,8 @@ class BodyBudget:
         if turn.done() and not turn.cancelled():
             self.release(size)  # granted in the same instant
         else:
-            self._waiters.remove(entry)
+            if entry in self._waiters:  # _serve drops waiters that were cancelled already
+                self._waiters.remove(entry)
             self._serve()  # it may have blocked smaller requests behind it
 
     def release(self, size: int) -> None:
@@ -72,10 +73,12 @@ class BodyBudget:
         self.peak = max(self.peak, self.reserved)
 
     def _serve(self) -> None:
-        while self._waiters and self.reserved + self._waiters[0][0] <= self.capacity:
+        while self._waiters and (self._waiters[0][1].done() or
+                                 self.reserved + self._waiters[0][0] <= self.capacity):
             size, turn = self._waiters.popleft()
-            self._take(size)
-            turn.set_result(True)
+            if not turn.done():  # a cancelled waiter is already on its way out
+                self._take(size)
+                turn.set_result(True)
 
 
 async def read_body(request: web.Request, budget: BodyBudget, max_bytes: int,
