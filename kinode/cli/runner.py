@@ -9,6 +9,7 @@ import socket
 from aiohttp import web
 
 from kinode.federation.app import create_app
+from kinode.federation import memory
 from kinode.federation.appkeys import GUARD
 from kinode.federation.quietlog import QuietLog
 from kinode.federation.server import GuardedSite
@@ -39,6 +40,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 async def serve(config: NodeConfig, identity: Identity) -> None:
     """Run until SIGINT or SIGTERM; then finish in-flight work and close the store."""
+    memory.limit_arenas()
     sock = bind(config.host, config.port)
     config = dataclasses.replace(config, port=sock.getsockname()[1])
     config.data_dir.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from collections import deque
 
 from aiohttp import web
 
+from kinode.federation import memory
 from kinode.federation.problem import problem
 
 RESERVATION = web.RequestKey("body_reservation", int)
@@ -102,9 +103,16 @@ async def read_body(request: web.Request, budget: BodyBudget, max_bytes: int,
                 chunks.append(chunk)
     except TimeoutError:
         refusal = problem("request_timeout", f"the body did not arrive within {timeout:g} seconds")
-        refusal.force_close()  # a client this slow would hold the connection through a lingering close
+        # Sent here and the connection closed: aiohttp would otherwise keep reading
+        # the rest of the body for its lingering time, at this client's pace.
+        await refusal.prepare(request)
+        await refusal.write_eof()
+        request.protocol.force_close()
         return refusal
     return b"".join(chunks)
+
+
+LARGE_BODY = 1024 * 1024
 
 
 def release_body(request: web.Request, budget: BodyBudget) -> None:
@@ -112,3 +120,5 @@ def release_body(request: web.Request, budget: BodyBudget) -> None:
     if size is not None:
         del request[RESERVATION]
         budget.release(size)
+        if size >= LARGE_BODY and budget.reserved == 0:
+            memory.give_back()
