@@ -35,10 +35,13 @@ class NodeConfig:
     author_rate: float = 100.0
     author_burst: float = 5000.0
     # Verification work per client address, in objects: a failed verification costs
-    # `failed_verification_cost`, so forged floods run dry first (spec section 9.4).
+    # `failed_verification_cost`, so forged floods run dry first (spec section 9.3).
     work_rate: float = 2000.0
     work_burst: float = 10000.0
     failed_verification_cost: float = 10.0
+    # Sync messages a second (and at once) from a key that is neither a peer nor an announced hub.
+    stranger_sync_rate: float = 1.0
+    stranger_sync_burst: float = 32.0
     # Connections and buffered bodies (README "Resource bounds").
     idle_timeout: float = 10.0  # request line and headers, and idle keep-alive
     body_timeout: float = 30.0  # a whole request body

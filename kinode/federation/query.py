@@ -1,4 +1,4 @@
-"""The one parser for query parameters: integers, cursors, money and currency (spec 9.1).
+"""The one parser for query parameters: integers, cursors, money and currency (spec 9.5, 9.6, 9.7).
 
 Python's int() and str.isdigit() take "+5", " 5 ", "1_0" and "٣"; a query
 parameter here is ASCII digits only, no sign, no spaces, no separators, so

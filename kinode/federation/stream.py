@@ -3,7 +3,7 @@
 One `Broadcast` task follows the log for every subscriber: it reads each new
 object once, encodes its event once, and appends the bytes to the bounded
 queue of each subscriber whose category matches, so ingest costs the same
-with two hundred subscribers as with none (spec 9.6). The node's `changed`
+with two hundred subscribers as with none (spec 9.7). The node's `changed`
 event wakes it; a tick every second covers objects written by another
 process (a CLI publish).
 

@@ -356,3 +356,40 @@ def test_a_malformed_http_message_is_a_problem_and_logged_without_a_traceback(hu
     assert b"application/problem+json" in headers
     assert json.loads(body)["code"] == "bad_http_message"
     assert "Traceback" not in hub.log_text()
+
+
+# --- who may reconcile (spec 10.8) ---------------------------------------------------------
+
+SYNC_START = b'{"categories":["web-design"],"ranges":[],"v":1}'
+
+
+def _announce(identity: Identity, hub, categories: list[str]) -> None:
+    announcement = sign(identity, "hub", {"url": "http://127.0.0.1:9/", "name": "Another hub",
+                                          "categories": categories}, now())
+    assert post_inbox(hub.url, [announcement]).json["results"][0]["status"] == "accepted"
+
+
+def _sync_statuses(identity: Identity, hub, count: int) -> list[int]:
+    return [request(hub.url, "POST", "/ki/v1/sync", SYNC_START,
+                    signed(identity, hub.url, "POST", "/ki/v1/sync", SYNC_START)).status for _ in range(count)]
+
+
+def test_a_stranger_reconciles_under_a_budget_per_key(hub, unchanged):
+    stranger = Identity.generate()
+    statuses = _sync_statuses(stranger, hub, 40)
+    assert statuses[:32] == [200] * 32  # the burst
+    assert 429 in statuses[32:]  # refilled at one message a second: the loop outruns it
+    headers = signed(stranger, hub.url, "POST", "/ki/v1/sync", SYNC_START)
+    refused = request(hub.url, "POST", "/ki/v1/sync", SYNC_START, headers)
+    refused.problem(429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_hub_announcing_the_categories_is_not_budgeted_and_one_announcing_others_is(hub):
+    other, elsewhere = Identity.generate(), Identity.generate()
+    _announce(other, hub, ["web-design", "copywriting"])
+    _announce(elsewhere, hub, ["copywriting"])
+    answer = request(hub.url, "POST", "/ki/v1/sync", SYNC_START, signed(other, hub.url, "POST", "/ki/v1/sync", SYNC_START))
+    assert answer.status == 200 and answer.json["categories"] == ["web-design"], answer.raw
+    assert set(_sync_statuses(other, hub, 40)) == {200}
+    assert 429 in _sync_statuses(elsewhere, hub, 40)
