@@ -415,3 +415,24 @@ def valid_batch_padded(size: int) -> list:
     return [sign(author, "offer", {"category": CATEGORY, "title": f"Padded {n}", "description": "p" * 8000,
                                    "price": {"amount": "1.00", "currency": "EUR"}, "unit": "hour"},
                  1767225600 + n) for n in range(size)]
+
+
+# --- defaults that keep a node off the network --------------------------------------------
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP socket on `port` listens on, from /proc/net/tcp and tcp6."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, _, port_hex = local.partition(":")
+            if state == "0A" and int(port_hex, 16) == port:
+                found.add(address)
+    return found
+
+
+def test_serve_and_hub_listen_on_127_0_0_1_unless_told_otherwise(federation):
+    hub = federation.hub("hub", [CATEGORY])
+    node = federation.node("alice", hubs=[hub.url])
+    for proc in (hub, node):
+        assert listening_addresses(proc.port) == {"0100007F"}, proc.args  # 127.0.0.1, little-endian hex
