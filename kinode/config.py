@@ -50,7 +50,7 @@ class NodeConfig:
     body_budget_bytes: int = 64 * MIB  # request bodies buffered at once, across all requests
     body_budget_wait: float = 2.0  # how long a body may wait for budget before a 503
     max_streams_per_address: int = 8
-    stream_queue_events: int = 2048  # a subscriber further behind than this is dropped
+    stream_buffer_bytes: int = 4 * MIB  # a subscriber that leaves more unread is dropped
     extra: dict = field(default_factory=dict)
 
     @property

@@ -102,8 +102,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="MiB of request bodies buffered at once, across all requests (default 64)")
     bounds.add_argument("--max-streams-per-address", type=_count, metavar="N",
                         help="event streams one client address may hold open (default 8)")
-    bounds.add_argument("--stream-queue", type=_count, metavar="EVENTS",
-                        help="events a stream subscriber may fall behind before it is dropped (default 2048)")
+    bounds.add_argument("--stream-buffer", type=_count, metavar="KIB",
+                        help="KiB a stream subscriber may leave unread before it is dropped (default 4096)")
 
 
 def _rate(text: str) -> tuple[float, float]:
@@ -171,7 +171,7 @@ def _bounds(args) -> dict[str, float]:
              "max_connections": args.max_connections,
              "max_connections_per_address": args.max_connections_per_address,
              "body_budget_bytes": args.body_budget and args.body_budget * 1024 * 1024,
-             "max_streams_per_address": args.max_streams_per_address, "stream_queue_events": args.stream_queue}
+             "max_streams_per_address": args.max_streams_per_address, "stream_buffer_bytes": args.stream_buffer and args.stream_buffer * 1024}
     return {name: value for name, value in given.items() if value}
 
 

@@ -1,16 +1,17 @@
 """GET /ki/v1/stream: server-sent events of newly stored objects.
 
 One `Broadcast` task follows the log for every subscriber: it reads each new
-object once, encodes its event once, and appends the bytes to the bounded
-queue of each subscriber whose category matches, so ingest costs the same
-with two hundred subscribers as with none (spec 9.7). The node's `changed`
+object once and encodes its event once, off the ingest path, so ingest does
+the same work with two hundred subscribers as with none (spec 9.7). The node's `changed`
 event wakes it; a tick every second covers objects written by another
 process (a CLI publish).
 
 A subscriber that resumes (Last-Event-ID) first pages through the log
-itself, then follows its queue. A live subscriber that falls more than
-`stream_queue_events` behind is dropped: its connection is aborted and it
-resumes from the last id it received. One client address holds at most
+itself until it reaches the broadcast; from then on the broadcast writes
+each page's events to it as one chunk, built once for every subscriber of
+that category. A subscriber that leaves more than `stream_buffer_bytes`
+unread is dropped: its connection is aborted and it resumes from the last
+id it received. One client address holds at most
 `max_streams_per_address` streams. At shutdown every stream ends at once
 rather than holding the exit up until aiohttp's shutdown timeout.
 """
@@ -18,7 +19,7 @@ rather than holding the exit up until aiohttp's shutdown timeout.
 import asyncio
 import contextlib
 import logging
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 
 from aiohttp import web
 
@@ -36,38 +37,37 @@ routes = web.RouteTableDef()
 
 
 class Subscriber:
-    def __init__(self, category: str | None, address: str, limit: int, transport):
-        self.category, self.address, self.limit = category, address, limit
-        self.queue: deque[tuple[int, bytes]] = deque()
-        self.wake = asyncio.Event()
-        self.live = False  # caught up with the log: follows the queue only
-        self.overflowed = False
+    def __init__(self, category: str | None, address: str, max_buffer: int, transport):
+        self.category, self.address, self.max_buffer = category, address, max_buffer
+        self.transport = transport
+        self.after = 0  # the last seq it was sent
+        self.live = False  # caught up: the broadcast writes to it directly
         self.dropped = False
-        self._transport = transport
+        self.wake = asyncio.Event()
+        self.last_write = 0.0
 
-    def offer(self, seq: int, event: bytes) -> None:
-        if len(self.queue) >= self.limit:
-            if self.live:  # too slow: drop it; it resumes from the last id it got
-                self.dropped = True
-                if self._transport is not None:
-                    self._transport.abort()
-            else:  # still paging through the log, which has these too
-                self.queue.clear()
-                self.overflowed = True
-            self.wake.set()
+    def send(self, framed: bytes, last_seq: int, now: float) -> None:
+        """Write one chunk of events, or drop the subscriber if it has not read what it was sent."""
+        if self.transport is None or self.transport.is_closing():
+            self.dropped = True
+        elif self.transport.get_write_buffer_size() > self.max_buffer:
+            self.dropped = True  # too slow: it resumes from the last id it received
+            self.transport.abort()
+        else:
+            self.transport.write(framed)
+            self.after, self.last_write = last_seq, now
             return
-        self.queue.append((seq, event))
         self.wake.set()
 
-    def take(self, after: int) -> tuple[int, bytes]:
-        """The queued events after `after`, joined, and the new cursor."""
-        events = []
-        while self.queue:
-            seq, event = self.queue.popleft()
-            if seq > after:
-                events.append(event)
-                after = seq
-        return after, b"".join(events)
+
+def chunk(payload: bytes) -> bytes:
+    """`payload` as one HTTP/1.1 chunk: the stream's body is chunked, and live events bypass
+    aiohttp's writer so that one framed copy serves every subscriber."""
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def event(obj) -> bytes:
+    return b"id: %d\nevent: object\ndata: %s\n\n" % (obj.seq, obj.wire)
 
 
 class Broadcast:
@@ -76,12 +76,12 @@ class Broadcast:
         self.closing = asyncio.Event()
         self._by_category: dict[str | None, set[Subscriber]] = defaultdict(set)
         self._per_address: Counter[str] = Counter()
-        self._head: int | None = None
+        self.head = 0  # the last seq handed to live subscribers
 
     def subscribe(self, category: str | None, address: str, transport) -> Subscriber | None:
         if self._per_address[address] >= self.node.config.max_streams_per_address:
             return None
-        subscriber = Subscriber(category, address, self.node.config.stream_queue_events, transport)
+        subscriber = Subscriber(category, address, self.node.config.stream_buffer_bytes, transport)
         self._by_category[category].add(subscriber)
         self._per_address[address] += 1
         return subscriber
@@ -96,32 +96,39 @@ class Broadcast:
 
     async def run(self) -> None:
         watcher = self.node.watch()
+        self.head = await self.node.store.read(listing.last_seq)
         try:
             while not self.closing.is_set():
-                if not self._by_category:
-                    # Nobody listens: keep only where the log ends. A subscriber's own
-                    # first read of the log comes after this one, so no object falls between.
-                    self._head = await self.node.store.read(listing.last_seq)
-                elif await self._fan_out():
+                if await self._fan_out():
                     continue
                 await watcher.wait(POLL_SECONDS)
         finally:
             watcher.close()
 
     async def _fan_out(self) -> bool:
-        """Hand the next page of the log to the subscribers; True if there was one."""
-        store = self.node.store
-        if self._head is None:
-            self._head = await store.read(listing.last_seq)
-        stored = await store.read(listing.list_objects, self._head, limit=PAGE,
-                                  include_hidden=True, include_superseded=True)
-        everyone = self._by_category.get(None, ())
-        for obj in stored:
-            event = b"id: %d\nevent: object\ndata: %s\n\n" % (obj.seq, obj.wire)
-            for subscriber in (*everyone, *self._by_category.get(obj.category, ())):
-                subscriber.offer(obj.seq, event)
-        if stored:
-            self._head = stored[-1].seq
+        """Hand the next page of the log to the live subscribers; True if the page was full."""
+        if not self._by_category:  # nobody listens: keep only where the log ends
+            self.head = await self.node.store.read(listing.last_seq)
+            return False
+        stored = await self.node.store.read(listing.list_objects, self.head, limit=PAGE,
+                                            include_hidden=True, include_superseded=True)
+        if not stored:
+            return False
+        now = asyncio.get_running_loop().time()
+        events = [(obj.seq, obj.category, event(obj)) for obj in stored]
+        for category, subscribers in list(self._by_category.items()):
+            mine = [(seq, data) for seq, cat, data in events if category is None or cat == category]
+            live = [s for s in subscribers if s.live]
+            if not mine or not live:
+                continue
+            framed = chunk(b"".join(data for _, data in mine))  # encoded and framed once
+            last = mine[-1][0]
+            for subscriber in live:
+                if subscriber.after < mine[0][0]:
+                    subscriber.send(framed, last, now)
+                elif subscriber.after < last:  # it read a little ahead from the log as it went live
+                    subscriber.send(chunk(b"".join(d for seq, d in mine if seq > subscriber.after)), last, now)
+        self.head = stored[-1].seq
         return len(stored) == PAGE
 
 
@@ -179,31 +186,31 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 async def _follow(request: web.Request, response: web.StreamResponse, broadcast: Broadcast,
                   subscriber: Subscriber, after: int) -> None:
+    """Page through the log from `after` until caught up with the broadcast, then stay live."""
     store, category = request.app[NODE].store, subscriber.category
     clock = asyncio.get_running_loop().time
-    keep_alive_at = clock() + KEEP_ALIVE_SECONDS
+    while not broadcast.closing.is_set():
+        target = broadcast.head  # the log holds at least this much; the broadcast sends what follows
+        if after >= target:
+            break
+        stored = await store.read(listing.list_objects, after, category=category, limit=PAGE,
+                                  include_hidden=True, include_superseded=True)
+        if stored:
+            await response.write(b"".join(event(o) for o in stored))
+            after = stored[-1].seq
+        if len(stored) < PAGE:  # nothing more of this category up to the end of the log
+            after = max(after, target)
+    subscriber.after, subscriber.live, subscriber.last_write = after, True, clock()
     while not broadcast.closing.is_set() and not subscriber.dropped:
-        if not subscriber.live:
-            subscriber.overflowed = False
-            stored = await store.read(listing.list_objects, after, category=category, limit=PAGE,
-                                      include_hidden=True, include_superseded=True)
-            if stored:
-                await response.write(b"".join(b"id: %d\nevent: object\ndata: %s\n\n" % (o.seq, o.wire)
-                                              for o in stored))
-                after = stored[-1].seq
-            subscriber.live = len(stored) < PAGE and not subscriber.overflowed
-            continue
-        after, events = subscriber.take(after)
-        if events:
-            await response.write(events)
-            continue
         subscriber.wake.clear()
+        quiet_until = subscriber.last_write + KEEP_ALIVE_SECONDS
         try:
-            async with asyncio.timeout(max(0.0, keep_alive_at - clock())):
+            async with asyncio.timeout(max(0.0, quiet_until - clock())):
                 await subscriber.wake.wait()
         except TimeoutError:
-            await response.write(b": keep-alive\n\n")
-            keep_alive_at = clock() + KEEP_ALIVE_SECONDS
+            if clock() >= subscriber.last_write + KEEP_ALIVE_SECONDS:
+                await response.write(b": keep-alive\n\n")
+                subscriber.last_write = clock()
     if subscriber.dropped:
-        log.info("dropped a stream subscriber at %s that fell %d events behind",
-                 subscriber.address, subscriber.limit)
+        log.info("dropped a stream subscriber at %s that left more than %d bytes unread",
+                 subscriber.address, subscriber.max_buffer)

@@ -383,7 +383,7 @@ def test_a_ninth_stream_from_one_address_is_refused(tmp_path, hubs):
 
 
 def test_a_subscriber_that_stops_reading_is_dropped_and_resumes_without_a_gap(tmp_path, hubs):
-    hub = start_hub(tmp_path, "--stream-queue", "16", "--author-rate-limit", "1000:100000")
+    hub = start_hub(tmp_path, "--stream-buffer", "64", "--author-rate-limit", "1000:100000")
     hubs.append(hub)
     stalled = open_stream(hub, rcvbuf=4096)
     events = Events(stalled)
