@@ -45,16 +45,18 @@ class Subscriber:
         self.dropped = False
         self.wake = asyncio.Event()
         self.last_write = 0.0
+        self.chunked = True
 
-    def send(self, framed: bytes, last_seq: int, now: float) -> None:
-        """Write one chunk of events, or drop the subscriber if it has not read what it was sent."""
+    def send(self, payload: bytes, framed: bytes, last_seq: int, now: float) -> None:
+        """Write events (as one chunk on a chunked body), or drop the subscriber if it has not
+        read what it was sent."""
         if self.transport is None or self.transport.is_closing():
             self.dropped = True
         elif self.transport.get_write_buffer_size() > self.max_buffer:
             self.dropped = True  # too slow: it resumes from the last id it received
             self.transport.abort()
         else:
-            self.transport.write(framed)
+            self.transport.write(framed if self.chunked else payload)  # HTTP/1.0: no chunks
             self.after, self.last_write = last_seq, now
             return
         self.wake.set()
@@ -121,13 +123,15 @@ class Broadcast:
             live = [s for s in subscribers if s.live]
             if not mine or not live:
                 continue
-            framed = chunk(b"".join(data for _, data in mine))  # encoded and framed once
+            payload = b"".join(data for _, data in mine)
+            framed = chunk(payload)  # encoded and framed once for all of them
             last = mine[-1][0]
             for subscriber in live:
                 if subscriber.after < mine[0][0]:
-                    subscriber.send(framed, last, now)
+                    subscriber.send(payload, framed, last, now)
                 elif subscriber.after < last:  # it read a little ahead from the log as it went live
-                    subscriber.send(chunk(b"".join(d for seq, d in mine if seq > subscriber.after)), last, now)
+                    rest = b"".join(d for seq, d in mine if seq > subscriber.after)
+                    subscriber.send(rest, chunk(rest), last, now)
         self.head = stored[-1].seq
         return len(stored) == PAGE
 
@@ -200,6 +204,7 @@ async def _follow(request: web.Request, response: web.StreamResponse, broadcast:
             after = stored[-1].seq
         if len(stored) < PAGE:  # nothing more of this category up to the end of the log
             after = max(after, target)
+    subscriber.chunked = request.version >= (1, 1)  # aiohttp chunks an HTTP/1.1 body of unknown length
     subscriber.after, subscriber.live, subscriber.last_write = after, True, clock()
     while not broadcast.closing.is_set() and not subscriber.dropped:
         subscriber.wake.clear()
