@@ -24,7 +24,7 @@ from protocol.envelope import sign
 from protocol.identity import Identity
 
 KILLS = 40
-DEADLINE_SECONDS = 80
+DEADLINE_SECONDS = 60
 BATCH = 20
 CATEGORY = "web-design"
 
