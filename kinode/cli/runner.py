@@ -50,7 +50,7 @@ async def serve(config: NodeConfig, identity: Identity) -> None:
     app = create_app(node)
     # keepalive_timeout bounds both an idle keep-alive connection and the time to
     # send a request line and headers: aiohttp closes a connection still waiting
-    # for a complete message when it expires (spec 9.11).
+    # for a complete message when it expires (spec 9.15).
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
                            keepalive_timeout=config.idle_timeout)
     stop = asyncio.Event()

@@ -1,7 +1,7 @@
 """Connection caps: how many connections one client address, and everyone, may hold.
 
 A descriptor is what a slowloris attack spends, so the node decides who keeps
-one before the kernel runs out (spec section 9.11). A connection is *busy*
+one before the kernel runs out (spec section 9.15). A connection is *busy*
 while a request is being handled and *waiting* otherwise: connected with
 nothing sent yet, part way through its request line and headers, or idle
 between keep-alive requests. aiohttp's keep-alive timer closes a waiting
