@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench bench-node vectors clean
+# `make install` links the venv's kinode into BINDIR (a link, not a copy: the
+# editable install keeps running this clone, so `git pull` updates it).
+BINDIR ?= $(HOME)/.local/bin
+
+.PHONY: run test bench bench-node vectors clean chromium screenshots bench-ui install uninstall docs
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "kinode needs Python 3.11 or newer" >&2; exit 1; }
@@ -14,14 +18,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (Playwright's own browser download cannot work
+# here). Installed only when missing, and only as root (CI runs .ci/run as root on a fresh machine).
+CHROMIUM := /usr/bin/chromium
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	  else echo "the browser tests need $(CHROMIUM): run 'sudo apt-get install -y chromium'" >&2; exit 1; fi; \
+	fi
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest -q
+
+# Regenerates docs/screenshots/ from the browser tests' pages (README shows them).
+screenshots: $(STAMP) chromium
+	KINODE_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest -q tests/browser
+
+bench-ui: $(STAMP)
+	$(BIN)/python bench/ui_bench.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/protocol_bench.py
 	$(BIN)/python bench/storage_ingest_bench.py
 	$(BIN)/python bench/search_bench.py
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/lifecycle_bench.py
 
 bench-node: $(STAMP)
 	$(BIN)/python bench/http_ingest_bench.py
@@ -39,3 +60,16 @@ clean:
 
 run: $(STAMP)
 	$(BIN)/kinode demo
+
+install: $(STAMP)
+	mkdir -p $(BINDIR)
+	ln -sfn $(CURDIR)/$(BIN)/kinode $(BINDIR)/kinode
+	@echo "kinode is $(BINDIR)/kinode"
+	@case ":$$PATH:" in *":$(BINDIR):"*) echo "run it as: kinode --help" ;; \
+	  *) echo "$(BINDIR) is not on your PATH: run it as $(BINDIR)/kinode, or add to your shell profile: export PATH=\"$(BINDIR):\$$PATH\"" ;; esac
+
+uninstall:
+	rm -f $(BINDIR)/kinode
+
+docs: $(STAMP)
+	$(BIN)/python docs/generate_cli.py

@@ -20,6 +20,13 @@ Unencrypted form (for scripts, tests and `kinode hub` without a passphrase)::
     {"version": 1, "did": "did:key:z6Mk...", "seed": HEX(32)}
 
 Either way the file is created with mode 0600 and written atomically.
+
+Key rotation (`kinode rotate`) writes the successor to `identity.next.json`
+(same form and passphrase), publishes the key_rotation signed by the old key,
+then moves the old file to `retired/<did>.json` (still encrypted, if it
+was) and the successor into `identity.json`. A rotation interrupted between
+those steps is finished by running `kinode rotate` again: it finds the
+successor waiting and reuses it.
 """
 
 import json
@@ -41,6 +48,8 @@ from kinode.errors import (
 from protocol.identity import Identity
 
 FILENAME = "identity.json"
+NEXT_FILENAME = "identity.next.json"
+RETIRED_DIR = "retired"
 VERSION = 1
 # A file asking for more than this is refused rather than obeyed: a crafted
 # identity.json must not be able to make the node allocate unbounded memory.
@@ -233,3 +242,108 @@ def identity_did(data_dir: str | os.PathLike) -> str | None:
         return json.loads(identity_path(data_dir).read_bytes()).get("did")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def is_encrypted(data_dir: str | os.PathLike) -> bool:
+    """Whether the identity file in `data_dir` needs a passphrase (False if there is none)."""
+    try:
+        return "seed" not in json.loads(identity_path(data_dir).read_bytes())
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def next_path(data_dir: str | os.PathLike) -> Path:
+    return Path(data_dir) / NEXT_FILENAME
+
+
+def prepare_successor(data_dir: str | os.PathLike, passphrase: str | None, *, kdf: KdfParams = DEFAULT_KDF) -> Identity:
+    """The key that will succeed the current one: the waiting one if a rotation was interrupted, else a new one.
+
+    Stored in `identity.next.json` under `passphrase` (None: unencrypted)
+    before anything is signed, so the successor is never lost.
+    """
+    path = next_path(data_dir)
+    if path.exists():
+        return _load_file(path, passphrase, data_dir)
+    identity = Identity.generate()
+    if passphrase is None:
+        document = {"version": VERSION, "did": identity.did, "seed": identity.seed.hex()}
+    else:
+        document = _encrypt(identity, passphrase, kdf)
+    _write_new(path, json.dumps(document, indent=2).encode() + b"\n")
+    return identity
+
+
+def switch_to_successor(data_dir: str | os.PathLike) -> Path:
+    """Retire the current key to `retired/` and make the waiting successor the node's identity.
+
+    Returns where the retired key now is. The old file is linked into
+    `retired/` before the successor replaces it, so at every instant one of
+    them holds it.
+    """
+    current, waiting = identity_path(data_dir), next_path(data_dir)
+    did = json.loads(current.read_bytes())["did"]
+    retired = Path(data_dir) / RETIRED_DIR
+    retired.mkdir(mode=0o700, exist_ok=True)
+    target = retired / f"{did.removeprefix('did:key:')}.json"
+    if not target.exists():
+        os.link(current, target)
+        _fsync_dir(retired)
+    os.replace(waiting, current)
+    _fsync_dir(Path(data_dir))
+    return target
+
+
+def retired_dids(data_dir: str | os.PathLike) -> list[str]:
+    """The dids of keys this node has rotated out, oldest file first."""
+    folder = Path(data_dir) / RETIRED_DIR
+    files = sorted(folder.glob("*.json"), key=lambda f: f.stat().st_mtime) if folder.is_dir() else []
+    return [json.loads(f.read_bytes())["did"] for f in files]
+
+
+def _load_file(path: Path, passphrase: str | None, data_dir) -> Identity:
+    try:
+        document = json.loads(path.read_bytes())
+        identity = Identity(bytes.fromhex(document["seed"])) if "seed" in document else _decrypt(document, passphrase, path)
+        did = document["did"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KeystoreCorrupt(f"{path} is not a readable kinode identity file ({exc})") from None
+    if identity.did != did:
+        raise KeystoreCorrupt(f"{path} names {did} but its key belongs to {identity.did}")
+    return identity
+
+
+def key_documents(data_dir: str | os.PathLike) -> tuple[dict, list[dict]]:
+    """The identity file's document and the retired keys' documents, as stored (for `kinode export --keys`)."""
+    current = json.loads(identity_path(data_dir).read_bytes())
+    folder = Path(data_dir) / RETIRED_DIR
+    retired = [json.loads(f.read_bytes()) for f in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+    return current, retired
+
+
+def encrypted_document(identity: Identity, passphrase: str, *, kdf: KdfParams = DEFAULT_KDF) -> dict:
+    """An encrypted identity document for `identity` (to carry an unencrypted key out of the machine safely)."""
+    return _encrypt(identity, passphrase, kdf)
+
+
+def install_documents(data_dir: str | os.PathLike, current: dict, retired: list[dict]) -> None:
+    """Write identity documents brought from another machine: the current one as `identity.json`
+    (refused if another identity is there), the retired ones under `retired/`."""
+    for document in (current, *retired):
+        if not (isinstance(document, dict) and document.get("version") == VERSION and isinstance(document.get("did"), str)
+                and ("seed" in document or "ciphertext" in document)):
+            raise KeystoreCorrupt("the key documents in the file are not kinode identity files")
+    path = identity_path(data_dir)
+    if path.exists():
+        if json.loads(path.read_bytes()).get("did") != current["did"]:
+            raise IdentityExists(f"{path} holds another identity; import the keys into an empty data directory")
+    else:
+        os.makedirs(data_dir, mode=0o700, exist_ok=True)
+        _write_new(path, json.dumps(current, indent=2).encode() + b"\n")
+    if retired:
+        folder = Path(data_dir) / RETIRED_DIR
+        folder.mkdir(mode=0o700, exist_ok=True)
+        for document in retired:
+            target = folder / f"{document['did'].removeprefix('did:key:')}.json"
+            if not target.exists():
+                _write_new(target, json.dumps(document, indent=2).encode() + b"\n")

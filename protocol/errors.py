@@ -23,7 +23,14 @@ code that `specs/protocol.md` defines::
     ├── StaleSignature         stale_signature
     ├── ReplayedSignature      replayed_signature
     ├── BadContentDigest       bad_content_digest
-    └── InvalidSyncMessage     invalid_sync_message
+    ├── InvalidSyncMessage     invalid_sync_message
+    ├── WrongReference         wrong_reference
+    ├── AwaitingContext        awaiting_context (the "pending" status's code, not a refusal)
+    ├── DeadlineConflict       deadline_conflict
+    ├── OverBudget             over_budget
+    ├── CurrencyMismatch       currency_mismatch
+    ├── NotOverdue             not_overdue
+    └── BadReceipt             bad_receipt
 
 Nothing here knows about HTTP: `kinode/` maps codes to statuses.
 """
@@ -125,6 +132,51 @@ class CategoryNotServed(ProtocolError):
 
 class NotAddressed(ProtocolError):
     code = "not_addressed"
+
+
+class WrongReference(ProtocolError):
+    """A reference names an object of the wrong type, project, root or category."""
+    code = "wrong_reference"
+
+
+class AwaitingContext(ProtocolError):
+    """Not a refusal: the objects a lifecycle object refers to are not all held yet (status "pending")."""
+    code = "awaiting_context"
+
+
+class DeadlineConflict(ProtocolError):
+    """A deadline later than one it must not pass (the project's, or a dependant's before its dependency's)."""
+    code = "deadline_conflict"
+
+
+class OverBudget(ProtocolError):
+    """A task budget above its project's budget."""
+    code = "over_budget"
+
+
+class CurrencyMismatch(ProtocolError):
+    """An amount in another currency than the one it must match (a task's budget and its project's)."""
+    code = "currency_mismatch"
+
+
+class NotOverdue(ProtocolError):
+    """A reopen signed before the task's deadline passed: only an overdue task can be reopened."""
+    code = "not_overdue"
+
+
+class UnknownMilestone(ProtocolError):
+    """A delivery, payment or dispute names a milestone key the contract does not have."""
+    code = "unknown_milestone"
+
+
+class AmountMismatch(ProtocolError):
+    """A payment's amount is not the milestone's, or a ruling awards more than the dispute covers."""
+    code = "amount_mismatch"
+
+
+class BadReceipt(ProtocolError):
+    """An inclusion receipt (or a complaint built on one) that does not verify (section 14.5)."""
+    code = "bad_receipt"
 
 
 ALL_ERRORS = tuple(ProtocolError.__subclasses__())

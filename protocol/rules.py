@@ -13,8 +13,14 @@ from protocol.envelope import SignedObject
 from protocol.errors import InvalidBody, KeyRotated, NotAuthorized
 
 REPLACEABLE_TYPES = frozenset({"profile", "hub"})
-FINAL_TYPES = frozenset({"retract", "key_rotation"})
-"""Types that no retract may target: withdrawing them would undo a decision."""
+FINAL_TYPES = frozenset({"retract", "key_rotation", "delivery", "acceptance", "payment", "dispute", "ruling"})
+"""Types that no retract may target: withdrawing them would undo a decision (or a record
+another party relies on: a delivery, its acceptance, a payment, a dispute and its ruling)."""
+
+FOLDED_RETRACT_TYPES = frozenset({"contract", "sign"})
+"""Types whose retract does not hide them: the contract fold reads the retract and withdraws a
+contract or sign only if the contract was not yet in force at the retract's `created_at`, so a
+co-signed contract cannot be withdrawn by one party (spec section 6.3)."""
 
 
 # --- key rotation ---------------------------------------------------------
@@ -142,8 +148,9 @@ def retract_target(retract: SignedObject) -> str:
 def check_retract(retract: SignedObject, target: SignedObject) -> None:
     """Raise `NotAuthorized` unless `retract` may withdraw `target`.
 
-    Only the target's author may retract it, and a retract or key_rotation
-    can never be retracted: retraction is final, and so is a rotation.
+    Only the target's author may retract it, and a target of `FINAL_TYPES`
+    (a retract, key_rotation, delivery, acceptance, payment, dispute or
+    ruling) can never be retracted.
     Raises `ValueError` if `target` is not the object the retract names.
     """
     if retract_target(retract) != target.id:

@@ -222,6 +222,22 @@ class Int(Shape):
         return {"$ref": f"#/$defs/{self.name}"}
 
 
+class Bool(Shape):
+    """`true` or `false`; never 0 or 1."""
+
+    kind = "boolean"
+
+    def ok(self, value: Any) -> bool:
+        return type(value) is bool
+
+    def check(self, value: Any, path: str) -> None:
+        if type(value) is not bool:
+            raise InvalidBody(f"{path}: expected true or false, got {json_kind(value)}")
+
+    def schema(self, defs: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "boolean"}
+
+
 class Money(Shape):
     """`{"amount": decimal string, "currency": ISO 4217 code}`; see `protocol.money`."""
 

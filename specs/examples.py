@@ -47,7 +47,8 @@ def build_examples() -> dict[str, SignedObject]:
         "hubs": ["https://hub.example.org/"]})
     sign(alice, "hub", {
         "url": "https://hub.example.org/", "name": "Web design hub",
-        "categories": ["web-design", "copywriting"], "policy": "Listings must name a price."})
+        "categories": ["web-design", "copywriting"], "policy": "Listings must name a price.",
+        "leaders": [carol.did], "fee_bps": 250})
     sign(alice, "category", {
         "slug": "web-design", "name": "Web design",
         "description": "Design and build of websites and landing pages.", "parent": "design"})
@@ -68,7 +69,12 @@ def build_examples() -> dict[str, SignedObject]:
         "description": "Design and build the landing page from the brand guide.",
         "budget": eur("1200.00"), "deadline": at + 30 * DAY, "depends_on": [],
         "claim_lease": 2 * DAY, "skills": ["html", "css"]})
-    sign(bob, "claim", {"task": task.id, "project": project.id, "note": "Can start today."})
+    claim = sign(bob, "claim", {"task": task.id, "project": project.id, "note": "Can start today."})
+    sign(alice, "approval", {"claim": claim.id, "note": "Welcome aboard."})
+    # Shape only: in context a reopen is signed after the task's deadline (section 13.2).
+    sign(alice, "reopen", {
+        "task": task.id, "project": project.id, "deadline": at + 45 * DAY,
+        "reason": "The lease lapsed without a delivery; two more weeks for a new claimant."})
     proposal = sign(bob, "proposal", {
         "target": task.id, "category": "web-design", "price": eur("1200.00"),
         "message": "Design in week one, build in weeks two and three.", "deliver_by": at + 21 * DAY})
@@ -93,8 +99,18 @@ def build_examples() -> dict[str, SignedObject]:
     sign(alice, "payment", {
         "contract": contract.id, "milestone": "design", "amount": eur("400.00"), "kind": "sent",
         "reference": "SEPA 2026-01-08 KI-DESIGN"})
+    dispute = sign(alice, "dispute", {
+        "contract": contract.id, "resolver": carol.did, "milestone": "build",
+        "reason": "The finished page fails the accessibility checks the terms require."})
+    sign(carol, "ruling", {
+        "dispute": dispute.id, "contract": contract.id, "outcome": "split", "award": eur("600.00"),
+        "reason": "Two of the eight checks fail; bob keeps three quarters of the build milestone."})
     sign(alice, "review", {
         "contract": contract.id, "subject": bob.did, "rating": 5, "text": "Clear, early, thorough."})
+    label = sign(alice, "label", {
+        "scope": "object", "target": offer.id, "reason": "misleading",
+        "note": "The offer names an hourly price but describes a fixed-price package.", "expires": at + 30 * DAY})
+    sign(bob, "response", {"label": label.id, "text": "The package is billed by the hour; the description now says so."})
     sign(bob, "retract", {"target": offer.id, "reason": "Fully booked until March."})
     sign(bob, "key_rotation", {"successor": bob2.did})
     counter = iter(range(256))

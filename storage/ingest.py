@@ -12,7 +12,7 @@ from protocol import canonical
 from protocol.envelope import SignedObject, is_object_id, parse_object, verify
 from protocol.errors import Malformed, ProtocolError
 
-Status = Literal["accepted", "duplicate", "rejected"]
+Status = Literal["accepted", "duplicate", "pending", "rejected"]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from storage.derived import select_in
 _COLUMNS = (
     "o.seq, o.id, o.type, o.author, o.created_at, o.category, o.received_at, o.wire, o.hidden_by, "
     "CASE WHEN o.hidden_by IS NULL THEN NULL ELSE "
-    "(SELECT r.retract_id FROM retractions r WHERE r.target = o.id AND r.author = o.author) END")
+    "(SELECT r.retract_id FROM retractions r WHERE r.target = o.id AND r.author = o.author) END, "
+    "(SELECT h.type FROM objects h WHERE h.id = o.hidden_by)")
 _REPLACEABLE_SQL = ", ".join(f"'{t}'" for t in sorted(REPLACEABLE_TYPES))
 _CURRENT_ONLY = (
     f" AND (o.type NOT IN ({_REPLACEABLE_SQL}) OR EXISTS (SELECT 1 FROM current_versions c "
@@ -29,7 +30,8 @@ MAX_LIMIT = 1000
 class StoredObject:
     """An object as stored: its signed bytes plus what this node knows about it.
 
-    `hidden_by` is the id of the retract or key_rotation that hides it;
+    `hidden_by` is the id of the retract or key_rotation that hides it (or,
+    for a void retract, of its target); `hidden_by_type` that object's type;
     `retracted_by` the id of its author's retract, if any (kinode answers a
     GET of such an object as gone, naming the retract).
     """
@@ -44,6 +46,12 @@ class StoredObject:
     wire: bytes = field(repr=False)
     hidden_by: str | None
     retracted_by: str | None
+    hidden_by_type: str | None = None
+
+    @property
+    def rotated_by(self) -> str | None:
+        """The binding key_rotation that hides it, if it was signed after its key's rotation."""
+        return self.hidden_by if self.hidden_by_type == "key_rotation" else None
 
     @property
     def hidden(self) -> bool:

@@ -84,7 +84,58 @@ _V4_SYNC_ORDER = """
 CREATE INDEX objects_by_created_id ON objects(created_at, id) WHERE hidden_by IS NULL;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER)
+_V5_ROUTING = """
+-- what each published object was routed to, and what became of it (kinode status: delivered N of M)
+CREATE TABLE deliveries (
+    object_id TEXT NOT NULL,
+    destination TEXT NOT NULL,          -- an inbox base URL, or "@unreachable:DID" when no URL is known
+    name TEXT NOT NULL,                 -- who it is, for people: "hub web-design", "node of did:key:... (supplier)"
+    state TEXT NOT NULL,                -- queued | delivered | pending | rejected | unreachable
+    code TEXT,
+    detail TEXT,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (object_id, destination)
+) WITHOUT ROWID;
+-- a hub's store-and-forward mailbox: sealed messages held for each recipient until acknowledged or expired
+CREATE TABLE mailbox (
+    recipient TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    deposited_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    wire BLOB NOT NULL,
+    PRIMARY KEY (recipient, object_id)
+) WITHOUT ROWID;
+CREATE INDEX mailbox_by_expiry ON mailbox(expires_at);
+"""
+
+_V6_PENDING = """
+-- lifecycle objects whose references are not all held yet (storage.pending; bounded in count and age)
+CREATE TABLE pending (
+    seq INTEGER PRIMARY KEY,            -- arrival order: the oldest is evicted first
+    id TEXT NOT NULL UNIQUE,
+    received_at INTEGER NOT NULL,
+    forward TEXT NOT NULL DEFAULT '[]', -- JSON array: the outbox destinations it was stored with
+    wire BLOB NOT NULL
+);
+CREATE INDEX pending_by_received ON pending(received_at);
+-- which held-to-be id each pending object waits for
+CREATE TABLE pending_needs (
+    needed TEXT NOT NULL,
+    id TEXT NOT NULL,
+    PRIMARY KEY (needed, id)
+) WITHOUT ROWID;
+CREATE INDEX pending_needs_by_id ON pending_needs(id);
+-- what became of pending objects judged later and refused (for status; bounded like pending)
+CREATE TABLE pending_refusals (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    code TEXT NOT NULL,
+    detail TEXT NOT NULL,
+    refused_at INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER, _V5_ROUTING, _V6_PENDING)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -116,8 +116,11 @@ def apply_many(db: Database, objs: Sequence[SignedObject]) -> None:
     listings = [o for o in objs if o.type in _PLAIN_LISTINGS]
     seqs = dict(select_in(db.conn, "SELECT id, seq FROM objects WHERE id IN ({})", [o.id for o in listings]))
     _update(db, [(o, seqs.get(o.id)) for o in listings], {o.author: o for o in objs if o.type == "profile"})
-    for contract in (o for o in objs if o.type == "contract"):
-        search_scope.add(db, contract)
+    for obj in objs:
+        if obj.type == "contract":
+            search_scope.add(db, obj)
+        elif obj.type == "retract":
+            search_scope.withdrawn(db, obj)
 
 
 def hide(db: Database, object_id: str) -> None:
@@ -278,5 +281,5 @@ def _profile_changes(db: Database, authors: dict[str, SignedObject | None]
 
 
 # Version 4: FTS5 writes staged in search_stage until the transaction's flush.
-SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=4, apply_many=apply_many,
+SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=5, apply_many=apply_many,
                                 flush=search_stage.flush))

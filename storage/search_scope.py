@@ -1,7 +1,7 @@
 """Which listings a contract takes: the `search_scope` table of the search index.
 
-A visible contract takes a listing, which then leaves open-only search, when
-all of these hold:
+A visible contract that its author has not retracted takes a listing, which
+then leaves open-only search, when all of these hold:
 
 - the listing's id is in the contract's `body.scope`;
 - the listing is a project or a task (`TAKEN_TYPES`): an offer is never
@@ -43,12 +43,30 @@ def drop(db: Database) -> None:
 def add(db: Database, contract: SignedObject) -> None:
     """A visible contract was stored: record its scope and take the listings it may take."""
     scope = contract.body.get("scope")
-    if not isinstance(scope, list):
+    if not isinstance(scope, list) or _retracted(db, contract):
         return
     listing_ids = sorted({i for i in scope[:MAX_SCOPE] if is_object_id(i)})
     db.conn.executemany("INSERT OR IGNORE INTO search_scope(listing_id, party, contract_id) VALUES (?, ?, ?)",
                         [(listing_id, contract.author, contract.id) for listing_id in listing_ids])
     refresh(db, listing_ids)
+
+
+def withdrawn(db: Database, retract: SignedObject) -> None:
+    """A visible retract was stored: a contract its author retracted takes nothing any more.
+
+    Storage keeps retracted contracts visible (the contract fold decides
+    whether a retract withdrew it), so the index follows the retract itself:
+    a listing's author who retracted their contract has reopened the listing.
+    """
+    target = retract.body.get("target")
+    row = db.execute("SELECT author FROM objects WHERE id = ? AND type = 'contract'", [target]).fetchone()
+    if row is not None and row[0] == retract.author:
+        remove(db, target)
+
+
+def _retracted(db: Database, contract: SignedObject) -> bool:
+    return db.execute("SELECT 1 FROM retractions WHERE target = ? AND author = ?",
+                      [contract.id, contract.author]).fetchone() is not None
 
 
 def remove(db: Database, contract_id: str) -> None:

@@ -12,12 +12,13 @@ import logging
 from aiohttp import web
 
 from kinode.federation import handlers as federation
-from kinode.federation import stream
+from kinode.federation import hub_routes, mailbox, stream, work_routes
 from kinode.federation.appkeys import BUDGET, GUARD, LIMITS, NODE, REPLAYS
 from kinode.federation.connections import ConnectionGuard, descriptor_cap
 from kinode.federation.request_body import BodyBudget, release_body
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
+from kinode.federation.lookup import fetch_context_forever
 from kinode.federation.limits import Limits
 from kinode.node import Node
 from kinode.federation.problem import problem
@@ -41,9 +42,12 @@ def create_app(node: Node) -> web.Application:
     app.add_routes(federation.routes)
     stream.setup(app)
     app.router.add_post("/ki/v1/challenge", challenge_handler(node.identity))
+    app.add_routes(work_routes.routes)
+    hub_routes.setup(app)  # the hub role (spec section 14): its reads, announcer, directory, hub picker
     if node.config.is_hub:
         from kinode.federation import reconcile
         app.add_routes(reconcile.routes)
+        app.add_routes(mailbox.routes)
     app.cleanup_ctx.append(_client_session)
     app.cleanup_ctx.append(_background)
     return app
@@ -109,6 +113,10 @@ async def _background(app: web.Application):
     if node.config.is_hub:
         from kinode.federation.reconcile import reconcile_forever
         tasks.append(asyncio.create_task(reconcile_forever(node, sessions), name="reconcile"))
+        tasks.append(asyncio.create_task(mailbox.expire_forever(node), name="mailbox-expiry"))
+    else:
+        tasks.append(asyncio.create_task(mailbox.fetch_forever(node, sessions), name="mailbox"))
+        tasks.append(asyncio.create_task(fetch_context_forever(node, sessions), name="context"))
     if node.config.discover:
         from kinode.federation.discovery_task import discover_forever
         tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))

@@ -18,10 +18,13 @@ from collections import defaultdict
 import aiohttp
 
 from kinode.federation.httpsig import sign_request
+from kinode.federation.lookup import fetch_profiles
+from kinode.hub import receipts
+from kinode.work import routing
 from kinode.node import GOSSIP, Node
 from kinode.federation.sessions import Sessions
 from kinode.retry import classify, next_attempt, parse_retry_after
-from storage import outbox
+from storage import deliveries, outbox
 from storage.derived import signed_from_wire
 
 log = logging.getLogger("kinode.federation.gossip")
@@ -59,7 +62,7 @@ class Gossip:
         entries = await node.store.read(outbox.due, node.now(), 1000)
         fanout = [e for e in entries if e.destination == GOSSIP]
         if fanout:
-            await node.store.write(_expand, self._plan(fanout), node.now())
+            await node.store.write(_expand, await self._plan(fanout), node.now(), bool(node.remotes))
             entries = await node.store.read(outbox.due, node.now(), 1000)
         by_destination = defaultdict(list)
         for entry in entries:
@@ -68,15 +71,19 @@ class Gossip:
         await asyncio.gather(*(self._deliver(dest, batch[i:i + BATCH])
                                for dest, batch in by_destination.items()
                                for i in range(0, len(batch), BATCH)))
-        return len(entries) >= 1000
+        return len(entries) >= 1000 and bool(node.remotes)  # unassigned entries stay due: no spinning on them
 
-    def _plan(self, fanout: list) -> list[tuple[int, str, list[str]]]:
-        plan = []
-        for entry in fanout:
-            obj = signed_from_wire(entry.wire)
-            targets = [r.url for r in self.node.remotes.values() if r.serves(obj)]
-            plan.append((entry.entry_id, entry.object_id, targets))
-        return plan
+    async def _plan(self, fanout: list) -> list[tuple[int, routing.Route]]:
+        """Route each object (kinode.work.routing); first fetch the profiles of those it
+        concerns that have no node URL here yet, from the hubs, so they can be reached."""
+        node = self.node
+        hubs = [routing.Hub(r.url, r.categories) for r in node.remotes.values()]
+        objs = [(entry.entry_id, signed_from_wire(entry.wire)) for entry in fanout]
+        plans = await node.store.read(_routes, objs, hubs, node.did)
+        missing = {did for _, route in plans for did in route.unreachable_dids}
+        if missing and await fetch_profiles(node, self.sessions, sorted(missing)):
+            plans = await node.store.read(_routes, objs, hubs, node.did)
+        return plans
 
     async def _deliver(self, destination: str, entries: list) -> None:
         node = self.node
@@ -156,9 +163,17 @@ def _problem_code(text: bytes) -> str:
         return text[:200].decode("utf-8", "replace")
 
 
-def _expand(db, plan: list[tuple[int, str, list[str]]], now: int) -> None:
-    for entry_id, object_id, targets in plan:
-        outbox.enqueue(db, object_id, targets, now)
+def _routes(db, objs: list, hubs: list, me: str) -> list[tuple[int, routing.Route]]:
+    return [(entry_id, routing.plan(db, obj, hubs, me)) for entry_id, obj in objs]
+
+
+def _expand(db, plan: list[tuple[int, routing.Route]], now: int, have_hubs: bool) -> None:
+    for entry_id, route in plan:
+        targets = [url for url, _ in route.reachable]
+        if not targets and not have_hubs:
+            continue  # with no hub configured and nobody else to reach, it waits for a hub, not for nobody
+        outbox.enqueue(db, route.object_id, targets, now)
+        deliveries.plan(db, route.object_id, list(route.destinations), now)
         outbox.mark_delivered(db, entry_id)
 
 
@@ -167,15 +182,28 @@ def _settle(db, entries: list, outcome: str, answer: object, why: str, now: int,
     """Record one delivery attempt's outcome for every entry it carried."""
     if outcome == "delivered":
         for entry, result in zip(entries, answer["results"]):
-            if isinstance(result, dict) and result.get("status") in ("accepted", "duplicate"):
+            status = result.get("status") if isinstance(result, dict) else None
+            code = result.get("code") if isinstance(result, dict) else None
+            detail = result.get("detail") if isinstance(result, dict) else str(result)
+            if status in ("accepted", "duplicate"):
+                receipts.keep(db, result, entry.object_id, entry.destination)  # spec section 14.5
                 outbox.mark_delivered(db, entry.entry_id)
+                deliveries.settle(db, entry.object_id, entry.destination, "delivered", now)
+            elif status == "pending":
+                # Held there, not judged: its context has not reached that node yet. Not delivered
+                # until it is, so retry with backoff (the destination may evict pending objects).
+                when = next_attempt(entry.attempts + 1, now, rng=rng)
+                outbox.mark_failed(db, entry.entry_id, int(when + 0.999), f"pending: {code}: {detail}")
+                deliveries.settle(db, entry.object_id, entry.destination, "pending", now, code, detail)
             else:
-                code = result.get("code") if isinstance(result, dict) else None
-                outbox.quarantine(db, entry.entry_id, now, f"rejected: {code}: {result.get('detail') if isinstance(result, dict) else result}")
+                outbox.quarantine(db, entry.entry_id, now, f"rejected: {code}: {detail}")
+                deliveries.settle(db, entry.object_id, entry.destination, "rejected", now, code, detail)
         return
     for entry in entries:
         if outcome == "retry":
             when = next_attempt(entry.attempts + 1, now, rng=rng, retry_after=retry_after)
             outbox.mark_failed(db, entry.entry_id, int(when + 0.999), why)
+            deliveries.settle(db, entry.object_id, entry.destination, "queued", now, "retrying", why)
         else:
             outbox.quarantine(db, entry.entry_id, now, why)
+            deliveries.settle(db, entry.object_id, entry.destination, "rejected", now, "refused", why)

@@ -14,6 +14,7 @@ from kinode.federation.query import QueryError
 from kinode.federation.appkeys import BUDGET, LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
+from kinode.hub import receipts
 from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
@@ -63,7 +64,10 @@ async def inbox(request: web.Request) -> web.Response:
     del body, batch  # the objects (and their wire bytes) are all that is needed from here
     results = await node.receive(wired if wired is not None else objects, source=signer)
     limits.charge_failures(request, _failed_authors(objects, results), node.clock())
-    return web.json_response({"results": [_result(r) for r in results]})
+    answers = [_result(r) for r in results]
+    if node.config.is_hub:  # inclusion receipts (spec section 14.5)
+        await receipts.attach_async(node.identity, answers, node.now())
+    return web.json_response({"results": answers})
 
 
 FAILED_VERIFICATION = frozenset({"bad_signature", "bad_id"})
@@ -104,8 +108,14 @@ async def get_object(request: web.Request) -> web.Response:
     stored = await request.app[NODE].get(object_id)
     if stored is None:
         return problem("not_found", f"no object {object_id} here")
+    # Answer as the node would answer a delivery of it now (spec 9.4), whatever order things arrived in.
+    if stored.rotated_by is not None:
+        return problem("key_rotated", f"{object_id} was signed after its author's key was rotated",
+                       status=410, rotated_by=stored.rotated_by)
     if stored.retracted_by is not None:
         return problem("retracted", f"its author retracted {object_id}", retracted_by=stored.retracted_by)
+    if stored.hidden:  # a void retract: a node that saw its target first refused it and does not hold it
+        return problem("not_found", f"no object {object_id} here")
     return web.Response(body=stored.wire, content_type=JSON)
 
 

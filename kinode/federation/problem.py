@@ -20,6 +20,7 @@ STATUS_BY_CODE = {
     "forbidden_address": 403,
     "forbidden_host": 403,
     "retracted": 410,
+    "key_rotated": 410,  # as a GET of a rotation-hidden object answers (spec 9.4)
     "not_found": 404,
     "rate_limited": 429,
     "unsupported_media_type": 415,

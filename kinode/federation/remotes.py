@@ -33,9 +33,18 @@ async def describe_remote(node: Node, session: aiohttp.ClientSession, remote) ->
         did, roles = description["did"], tuple(description.get("roles", ()))
         categories = tuple(description.get("categories", ()))
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError, KeyError, TypeError) as error:
+        why = str(error) or type(error).__name__
+        if remote.reachable is not False:
+            # Being offline is not an error, but the operator should know where objects wait.
+            log.warning("%s is unreachable (%s); what is queued for it waits in the outbox and is retried "
+                        "with backoff", remote.url, why)
+            remote.reachable = False
         if remote.did is not None:
-            await node.store.write(peers.record_failure, remote.did, str(error) or type(error).__name__)
+            await node.store.write(peers.record_failure, remote.did, why)
         return
+    if remote.reachable is False:
+        log.info("%s answers again; delivering what waited for it", remote.url)
+    remote.reachable = True
     first = remote.did is None
     remote.did, remote.roles = did, roles
     remote.categories = categories if "hub" in roles else None

@@ -203,7 +203,7 @@ class Federation:
 
     def status(self, node: Proc) -> dict:
         """`kinode status` of a node's data dir, parsed."""
-        done = subprocess.run(KINODE + ["status", "--data-dir", str(node.data_dir)], capture_output=True, check=True)
+        done = subprocess.run(KINODE + ["status", "--data-dir", str(node.data_dir), "--json"], capture_output=True, check=True)
         return json.loads(done.stdout)
 
     def _start(self, name: str, args: list[str], port: int = 0) -> Proc:

@@ -32,17 +32,20 @@ BASE: dict[str, dict[str, Any]] = {
                 "categories": ["web-design"], "location": "Lagos", "links": ["https://bob.example.net/"],
                 "hubs": ["https://hub.example.org/"]},
     "hub": {"url": "https://hub.example.org/", "name": "Web hub", "categories": ["web-design"],
-            "policy": "Be nice."},
+            "policy": "Be nice.", "leaders": [ALICE, CAROL], "fee_bps": 250},
     "category": {"slug": "web-design", "name": "Web design", "description": "Websites.", "parent": "design"},
     "endorsement": {"subject": BOB, "category": "web-design", "level": "expert", "note": "Solid."},
     "offer": {"category": "web-design", "title": "Landing page", "description": "A one-page site.",
               "skills": ["html"], "price": eur("85.00"), "unit": "hour"},
     "project": {"category": "web-design", "title": "Shop relaunch", "description": "New shop front end.",
-                "budget": eur("4000"), "deadline": LATER, "coordinator": ALICE, "skills": ["css"]},
+                "budget": eur("4000"), "deadline": LATER, "coordinator": ALICE, "skills": ["css"],
+                "claims_per_task": 2, "claim_approval": True},
     "task": {"project": ID1, "category": "web-design", "title": "Landing page", "description": "Build it.",
              "budget": eur("1200.00"), "deadline": LATER, "depends_on": [ID2], "claim_lease": 86400,
-             "skills": ["html"]},
+             "skills": ["html"], "estimate": 43200},
     "claim": {"task": ID2, "project": ID1, "note": "Starting now."},
+    "approval": {"claim": ID3, "note": "Welcome aboard."},
+    "reopen": {"task": ID2, "project": ID1, "deadline": LATER, "reason": "The claim lapsed without a delivery."},
     "proposal": {"target": ID2, "category": "web-design", "price": eur("1200.00"),
                  "message": "Three weeks.", "deliver_by": LATER},
     "contract": {"parties": [{"did": ALICE, "role": "client"}, {"did": BOB, "role": "supplier"}],
@@ -58,7 +61,13 @@ BASE: dict[str, dict[str, Any]] = {
     "acceptance": {"delivery": ID1, "decision": "reject", "reason": "Missing the footer."},
     "payment": {"contract": ID1, "milestone": "design", "amount": eur("400.00"), "kind": "confirmed",
                 "confirms": ID2, "reference": "SEPA 123"},
+    "dispute": {"contract": ID1, "resolver": CAROL, "milestone": "build", "reason": "The page fails the checks."},
+    "ruling": {"dispute": ID2, "contract": ID1, "outcome": "split", "award": eur("600.00"),
+               "reason": "Two checks fail."},
     "review": {"contract": ID1, "subject": BOB, "rating": 5, "text": "Great."},
+    "label": {"scope": "object", "target": ID1, "reason": "spam", "note": "Posted forty times.",
+              "expires": LATER},
+    "response": {"label": ID2, "text": "Each listing is a different city."},
     "retract": {"target": ID1, "reason": "Booked out."},
     "key_rotation": {"successor": BOB},
     "message": {"recipients": [{"to": ALICE, "key": "A" * 64}, {"to": BOB, "key": "b" * 64}],
@@ -73,11 +82,14 @@ REQUIRED = {
     "offer": ["category", "title", "description", "price", "unit"],
     "project": ["category", "title", "description", "budget", "deadline", "coordinator"],
     "task": ["project", "category", "title", "description", "budget", "deadline", "depends_on", "claim_lease"],
-    "claim": ["task", "project"], "proposal": ["target", "category", "price", "message"],
+    "claim": ["task", "project"], "approval": ["claim"], "reopen": ["task", "project", "deadline", "reason"],
+    "proposal": ["target", "category", "price", "message"],
     "contract": ["parties", "scope", "terms", "price", "milestones", "deadline", "dispute_resolver"],
     "sign": ["contract"], "delivery": ["contract", "milestone", "artifact"],
     "acceptance": ["delivery", "decision"], "payment": ["contract", "milestone", "amount", "kind"],
-    "review": ["contract", "subject", "rating"], "retract": ["target"], "key_rotation": ["successor"],
+    "dispute": ["contract", "resolver", "reason"], "ruling": ["dispute", "contract", "outcome", "reason"],
+    "review": ["contract", "subject", "rating"], "label": ["scope", "reason", "expires"],
+    "response": ["label", "text"], "retract": ["target"], "key_rotation": ["successor"],
     "message": ["recipients", "nonce", "ciphertext"],
 }
 
@@ -103,7 +115,9 @@ def minimal(type_: str) -> dict[str, Any]:
 
 VALID: list[tuple[str, str, dict[str, Any]]] = [
     *((t, "full", BASE[t]) for t in BASE),
-    *((t, "required only", minimal(t)) for t in BASE if t not in ("acceptance", "payment")),
+    *((t, "required only", minimal(t)) for t in BASE if t not in ("acceptance", "payment", "ruling", "label")),
+    ("label", "author scope", {"scope": "author", "subject": BOB, "reason": "fraud", "expires": LATER}),
+    ("hub", "fee bounds, no leaders", changed("hub", fee_bps=10000, leaders=[])),
     *((t, "unknown member kept", {**BASE[t], "x_future": {"anything": [1, None, True]}}) for t in BASE),
     ("offer", "JPY has no fraction", changed("offer", price={"amount": "12000", "currency": "JPY"})),
     ("offer", "KWD has three", changed("offer", price={"amount": "1.250", "currency": "KWD"})),
@@ -123,6 +137,8 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ("task", "lease bounds", changed("task", claim_lease=60)),
     ("task", "lease upper bound", changed("task", claim_lease=2_592_000)),
     ("task", "no dependencies", changed("task", depends_on=[])),
+    ("project", "claim approval off", changed("project", claim_approval=False, claims_per_task=1)),
+    ("project", "claims_per_task upper bound", changed("project", claims_per_task=100)),
     ("contract", "due on deadline", changed("contract", milestones__1__due=LATER)),
     ("contract", "one milestone", changed("contract", milestones=[
         {"key": "all", "title": "All", "amount": eur("1200"), "due": LATER}])),
@@ -130,6 +146,9 @@ VALID: list[tuple[str, str, dict[str, Any]]] = [
     ("contract", "fee bounds", changed("contract", hub_fee={"hub": ALICE, "bps": 10000})),
     ("acceptance", "accept without reason", {"delivery": ID1, "decision": "accept"}),
     ("payment", "sent without confirms", changed("payment", kind="sent", confirms=DELETE)),
+    ("ruling", "for the client without award", changed("ruling", outcome="for_client", award=DELETE)),
+    ("contract", "amendment with auto-accept", changed("contract", supersedes=ID3, auto_accept=60)),
+    ("delivery", "with a manifest", changed("delivery", manifest=ID2)),
     ("review", "lowest rating", changed("review", rating=1)),
     ("delivery", "empty artifact", changed("delivery", artifact__size=0)),
     ("message", "ciphertext three-char tail", changed("message", ciphertext="AAAAAAAAAAAAAAAAAAAAAAAAAAE")),
@@ -156,8 +175,9 @@ def _generic() -> list[Bad]:
         for field in REQUIRED[type_]:
             cases.append(Bad(type_, f"{field} missing", changed(type_, **{field: DELETE}), f"body.{field}"))
         for field in BASE[type_]:
-            # No field of any type is boolean or null, so both are always wrong.
-            cases.append(Bad(type_, f"{field} is true", changed(type_, **{field: True}), f"body.{field}"))
+            # Null is always wrong, and true for every field that is not boolean.
+            if not isinstance(BASE[type_][field], bool):
+                cases.append(Bad(type_, f"{field} is true", changed(type_, **{field: True}), f"body.{field}"))
             cases.append(Bad(type_, f"{field} is null", changed(type_, **{field: None}), f"body.{field}"))
     return cases
 
@@ -224,6 +244,14 @@ INVALID: list[Bad] = _generic() + [
     Bad("endorsement", "did with wrong multicodec", changed("endorsement", subject=ALL_ZERO_PREFIX_DID),
         "body.subject", schema=False),
     Bad("endorsement", "long did", changed("endorsement", subject=BOB + "1" * 10000), "body.subject"),
+    Bad("label", "object scope without target", changed("label", target=DELETE), "body.target"),
+    Bad("label", "object scope with subject", changed("label", subject=BOB), "body.subject"),
+    Bad("label", "author scope without subject", changed("label", scope="author"), "body.subject"),
+    Bad("label", "reason unknown", changed("label", reason="ugly"), "body.reason"),
+    Bad("label", "expires at created_at", changed("label", expires=CREATED_AT), "body.expires", schema=False),
+    Bad("response", "blank text", changed("response", text=" "), "body.text"),
+    Bad("hub", "fee over 100%", changed("hub", fee_bps=10001), "body.fee_bps"),
+    Bad("hub", "leader not a did", changed("hub", leaders=["alice"]), "body.leaders"),
     Bad("endorsement", "level unknown", changed("endorsement", level="guru"), "body.level"),
     # timestamps and integers
     Bad("project", "deadline at created_at", changed("project", deadline=CREATED_AT), "body.deadline", schema=False),
@@ -236,6 +264,15 @@ INVALID: list[Bad] = _generic() + [
     Bad("task", "deadline in the past", changed("task", deadline=1), "body.deadline", schema=False),
     Bad("proposal", "deliver_by in the past", changed("proposal", deliver_by=CREATED_AT), "body.deliver_by",
         schema=False),
+    Bad("project", "claim_approval is 1", changed("project", claim_approval=1), "body.claim_approval"),
+    Bad("project", "claim_approval is a string", changed("project", claim_approval="true"), "body.claim_approval"),
+    Bad("project", "claims_per_task 0", changed("project", claims_per_task=0), "body.claims_per_task"),
+    Bad("project", "claims_per_task 101", changed("project", claims_per_task=101), "body.claims_per_task"),
+    Bad("task", "estimate too short", changed("task", estimate=59), "body.estimate"),
+    Bad("task", "estimate is a string", changed("task", estimate="3600"), "body.estimate"),
+    Bad("reopen", "deadline at created_at", changed("reopen", deadline=CREATED_AT), "body.deadline", schema=False),
+    Bad("reopen", "blank reason", changed("reopen", reason=" "), "body.reason"),
+    Bad("approval", "claim not an id", changed("approval", claim="claim-1"), "body.claim"),
     Bad("task", "lease too short", changed("task", claim_lease=59), "body.claim_lease"),
     Bad("task", "lease too long", changed("task", claim_lease=2_592_001), "body.claim_lease"),
     Bad("task", "lease is true", changed("task", claim_lease=True), "body.claim_lease"),
@@ -289,6 +326,15 @@ INVALID: list[Bad] = _generic() + [
     Bad("payment", "confirmed without confirms", changed("payment", confirms=DELETE), "body.confirms"),
     Bad("payment", "sent with confirms", changed("payment", kind="sent"), "body.confirms"),
     Bad("payment", "reference with newline", changed("payment", reference="a\nb"), "body.reference"),
+    # dispute, ruling and the contract's lifecycle fields
+    Bad("dispute", "blank reason", changed("dispute", reason=" "), "body.reason"),
+    Bad("dispute", "resolver not a did", changed("dispute", resolver="carol"), "body.resolver"),
+    Bad("ruling", "split without award", changed("ruling", award=DELETE), "body.award"),
+    Bad("ruling", "award for the supplier", changed("ruling", outcome="for_supplier"), "body.award"),
+    Bad("ruling", "outcome unknown", changed("ruling", outcome="draw"), "body.outcome"),
+    Bad("contract", "auto_accept under a minute", changed("contract", auto_accept=59), "body.auto_accept"),
+    Bad("contract", "supersedes not an id", changed("contract", supersedes="c1"), "body.supersedes"),
+    Bad("delivery", "manifest not a digest", changed("delivery", manifest="ab"), "body.manifest"),
     # message
     Bad("message", "no recipients", changed("message", recipients=[]), "body.recipients"),
     Bad("message", "recipient twice", changed("message", recipients__1__to=ALICE), "body.recipients", schema=False),

@@ -26,14 +26,14 @@ def offer(who, title, at=T0, *, description="Careful work.", category="web-desig
 
 
 def project(who, title, at=T0, *, deadline=T0 + 30 * DAY, amount="2000.00", currency="EUR",
-            category="web-design", description="A project."):
+            category="web-design", description="A project.", coordinator=None):
     return sign(who, "project", {
         "category": category, "title": title, "description": description,
         "budget": {"amount": amount, "currency": currency}, "deadline": deadline,
-        "coordinator": who.did}, at)
+        "coordinator": (coordinator or who).did}, at)
 
 
-def task(who, project_id, title, at=T0, *, deadline=T0 + 10 * DAY, amount="300.00"):
+def task(who, project_id, title, at=T0, *, deadline=T0 + 2 * DAY, amount="300.00"):
     return sign(who, "task", {
         "project": project_id, "category": "web-design", "title": title, "description": "A task.",
         "budget": {"amount": amount, "currency": "EUR"}, "deadline": deadline, "depends_on": [],
@@ -59,8 +59,10 @@ def retract(who, target, at=T0 + 200):
 
 
 def put(store, *objs, now=NOW):
+    """Deliver objects; a lifecycle object whose context is not held yet may wait ("pending")."""
     results = store.ingest_sync([o.as_dict() for o in objs], now)
-    assert [r.status for r in results] == ["accepted"] * len(objs), results
+    assert all(r.status == "accepted" or (r.status == "pending" and o.type not in ("project", "offer"))
+               for r, o in zip(results, objs)), results
 
 
 def find(store, now=NOW, **fields):
@@ -334,7 +336,7 @@ def test_rebuild_gives_identical_results(store):
     objs += [offer(rng.choice([ANN, BOB, CAT]), f"logo {rng.choice(['print', 'web', 'brand'])}",
                    T0 + rng.randrange(100), amount=str(rng.randrange(10, 900))) for _ in range(30)]
     put(store, *objs)
-    put(store, retract(ANN, objs[1].id), contract(BOB, CAT, [objs[2].id, objs[7].id]),
+    put(store, retract(ANN, objs[1].id), contract(BOB, CAT, [objs[2].id]),
         retract(ANN, objs[4].id, T0 + 300))
     queries = [dict(q="logo", limit=4), dict(q="logo", order="relevance", limit=4),
                dict(q="logo", open_only=False), dict(currency="EUR", min_price="100", max_price="600"),

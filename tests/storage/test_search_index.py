@@ -59,7 +59,8 @@ def test_offers_stay_open_under_any_contract(store, contract_first):
 
 
 def test_only_the_partys_listing_in_a_shared_scope_is_taken(store):
-    mine, theirs = project(ANN, "Logo rework"), project(DEE, "Logo refresh", T0 + 1)
+    mine = project(ANN, "Logo rework", coordinator=DEE)  # Dee coordinates, so Dee writes the tasks
+    theirs = task(DEE, mine.id, "Logo refresh", T0 + 1)
     put(store, mine, theirs, contract(ANN, BOB, [mine.id, theirs.id]))
     assert ids(store, q="logo") == [theirs.id]
 
@@ -75,8 +76,9 @@ def test_retracting_one_of_two_contracts_keeps_the_listing_taken(store):
 
 
 def test_the_rule_survives_a_rebuild(store):
-    p, t, o = project(ANN, "Logo rework"), task(DEE, "0" * 64, "Logo sketch"), offer(ANN, "Logo offer")
-    put(store, contract(BOB, CAT, [t.id]), contract(ANN, BOB, [p.id, o.id]), p, t, o)
+    p, o = project(ANN, "Logo rework"), offer(ANN, "Logo offer")
+    t = task(ANN, p.id, "Logo sketch")
+    put(store, contract(BOB, CAT, [t.id]), contract(ANN, BOB, [p.id]), contract(ANN, BOB, [o.id]), p, t, o)
     before = ids(store, q="logo")
     assert set(before) == {t.id, o.id}
     store.rebuild_sync(["search"])
@@ -91,7 +93,7 @@ def mixed_history():
     return [
         [p, *listings, profile(ANN, "Ann logo", T0), profile(CAT, "Cat", T0 + 3)],
         [profile(ANN, "Ann newer logo", T0 + 50), task(BOB, p.id, "Logo sketch", T0 + 2),
-         contract(BOB, CAT, [p.id, listings[0].id]), profile(ANN, "Ann older", T0 + 20)],
+         contract(BOB, CAT, [p.id]), profile(ANN, "Ann older", T0 + 20)],
         [retract(ANN, listings[1].id), profile(CAT, "Cat logo", T0 + 60), offer(DEE, "Late logo", T0 - 5)],
     ]
 

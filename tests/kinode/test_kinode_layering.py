@@ -9,7 +9,7 @@ import pytest
 import kinode
 
 ROOT = Path(kinode.__file__).resolve().parent.parent
-RANK = {"core": 0, "work": 1, "federation": 2, "cli": 3}
+RANK = {"core": 0, "work": 1, "hub": 1, "federation": 2, "cli": 3}
 
 
 def _part(path: Path) -> str:

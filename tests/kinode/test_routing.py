@@ -1,0 +1,157 @@
+"""Routing: an object goes to the node of everyone it concerns and to the hubs of its inherited
+category; "pending" is not delivered and is retried; nobody reachable is reported, never dropped.
+
+A hub and Bob's node are real apps on 127.0.0.1; Alice's node delivers with its own Gossip.
+"""
+
+import json
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kinode.config import NodeConfig
+from kinode.federation.app import create_app
+from kinode.federation.gossip import Gossip
+from kinode.federation.lookup import fetch_missing_context
+from kinode.federation.sessions import open_sessions
+from kinode.node import Node, Remote
+from kinode.work import routing
+from kinode.work.service import WorkService
+from protocol.envelope import sign
+from protocol.identity import Identity
+from storage import deliveries
+from storage.objects import store_verified
+from storage.store import Store
+
+START = int(time.time())
+ALICE, BOB, CAROL, HUB = (Identity(bytes([n]) * 32) for n in (41, 42, 43, 44))
+EUR = {"amount": "100.00", "currency": "EUR"}
+
+
+class Clock:
+    def __init__(self):
+        self.now = START
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def world(tmp_path, aiohttp_server):
+    stores = [Store() for _ in range(3)]
+    hub = Node(NodeConfig(data_dir=tmp_path / "hub", roles=("node", "hub"), categories=("web-design",)), HUB, stores[0])
+    hub_server = await aiohttp_server(create_app(hub))
+    hub_url = str(hub_server.make_url("")).rstrip("/")
+    bob = Node(NodeConfig(data_dir=tmp_path / "bob", hubs=(hub_url,)), BOB, stores[1])
+    bob_server = await aiohttp_server(create_app(bob))
+    bob_url = str(bob_server.make_url("")).rstrip("/")
+    clock = Clock()
+    alice = Node(NodeConfig(data_dir=tmp_path / "alice", hubs=(hub_url,)), ALICE, stores[2], clock=clock)
+    alice.remotes[hub_url] = Remote(hub_url, HUB.did, ("web-design",), ("node", "hub"))
+    profile = sign(BOB, "profile", {"name": "Bob", "node": bob_url, "hubs": [hub_url]}, START - 60)
+    resolver = sign(HUB, "profile", {"name": "Hub", "node": hub_url}, START - 60)  # the hub operator resolves disputes
+    alice.store.write_sync(store_verified, [profile, resolver], START)
+    async with open_sessions(alice.config) as sessions:
+        yield alice, bob, hub, Gossip(alice, sessions), sessions, clock, hub_url, bob_url
+    for store in stores:
+        store.close()
+
+
+def contract_body(task_id: str, supplier: str) -> dict:
+    return {"scope": [task_id], "parties": [{"did": ALICE.did, "role": "client"}, {"did": supplier, "role": "supplier"}],
+            "terms": "a logo", "price": EUR, "deadline": START + 80000, "dispute_resolver": HUB.did,
+            "milestones": [{"key": "all", "title": "the logo", "amount": EUR, "due": START + 70000}]}
+
+
+async def test_pending_is_not_delivered_until_the_party_holds_the_context(world):
+    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+    service = WorkService(alice)
+    project = await service.project(category="web-design", title="Site", description="A site",
+                                    budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
+    task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
+    assert task.route.destinations == ((hub_url, f"hub {hub_url}"),)
+    contract = await service.contract(**contract_body(task.obj.id, BOB.did))
+    assert {url for url, _ in contract.route.destinations} == {hub_url, bob_url}
+    await gossip.deliver_due()
+    [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
+    states = {d["to"]: (d["state"], d["code"]) for d in routed["destinations"]}
+    assert states == {hub_url: ("delivered", None), bob_url: ("pending", "awaiting_context")}
+    assert (routed["delivered"], routed["total"]) == (1, 2)
+
+    # Bob's node fetches what the contract waits for from its hub; Alice's retry then counts as delivered.
+    assert await fetch_missing_context(bob, sessions)
+    assert bob.store.read_sync(lambda db: db.execute("SELECT count(*) FROM objects WHERE id = ?",
+                                                     [contract.obj.id]).fetchone()[0]) == 1
+    clock.now += 30  # past the first backoff (and within the request-signature window)
+    await gossip.deliver_due()
+    [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
+    assert (routed["delivered"], routed["total"]) == (2, 2)
+
+
+async def test_someone_without_a_known_node_is_reported_unreachable(world):
+    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+    service = WorkService(alice)
+    project = await service.project(category="web-design", title="Site", description="A site",
+                                    budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
+    task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
+    contract = await service.contract(**contract_body(task.obj.id, CAROL.did))
+    assert [name.split()[0] for _, name in contract.route.unreachable] == ["supplier"]
+    await gossip.deliver_due()
+    [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
+    assert (routed["delivered"], routed["total"]) == (1, 2)
+    [lost] = [d for d in routed["destinations"] if d["to"] is None]
+    assert lost["state"] == "unreachable" and CAROL.did[:14] in lost["name"]
+
+
+async def test_a_private_proposal_travels_only_sealed(world):
+    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+    project = sign(BOB, "project", {"category": "web-design", "title": "Shop", "description": "A shop",
+                                    "budget": EUR, "deadline": START + 90000, "coordinator": BOB.did}, START - 30)
+    for node in (alice, bob):
+        node.store.write_sync(store_verified, [project], START)
+    published = await WorkService(alice).propose(project.id, price=EUR, message="I do shops", private=True)
+    assert published.private and published.message is not None
+    assert {url for url, _ in published.route.destinations} == {bob_url, hub_url}
+    await gossip.deliver_due()
+    # Bob's node opened the message and holds the proposal; the hub holds only the sealed message, for Bob.
+    assert bob.store.read_sync(lambda db: db.execute("SELECT type FROM objects WHERE id = ?",
+                                                     [published.obj.id]).fetchone()) == ("proposal",)
+    assert hub.store.read_sync(lambda db: db.execute("SELECT count(*) FROM objects WHERE id IN (?, ?)",
+                                                     [published.obj.id, published.message.id]).fetchone()) == (0,)
+    from storage import mailbox
+    assert [h.object_id for h in hub.store.read_sync(mailbox.held_for, BOB.did, START + 1)] == [published.message.id]
+
+
+# --- who an object concerns is a function of the set held, not of arrival order --------------------
+
+def _lifecycle() -> list:
+    project = sign(ALICE, "project", {"category": "web-design", "title": "Site", "description": "A site",
+                                      "budget": EUR, "deadline": START + 90000, "coordinator": ALICE.did}, START)
+    task = sign(ALICE, "task", {"project": project.id, "category": "web-design", "title": "Logo", "description": "A logo",
+                                "budget": EUR, "deadline": START + 86400, "depends_on": [], "claim_lease": 3600}, START + 1)
+    contract = sign(ALICE, "contract", contract_body(task.id, BOB.did), START + 2)
+    sign_ = sign(BOB, "sign", {"contract": contract.id}, START + 3)
+    claim = sign(CAROL, "claim", {"task": task.id, "project": project.id}, START + 4)
+    return [project, task, contract, sign_, claim]
+
+
+OBJECTS = _lifecycle()
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.permutations(OBJECTS))
+def test_the_route_of_each_object_does_not_depend_on_arrival_order(order):
+    expected = {o.id: (routing.concerned(o, {x.id: x for x in OBJECTS}), "web-design") for o in OBJECTS}
+    store = Store()
+    try:
+        for obj in order:  # one at a time: pending ones are judged when their context arrives
+            store.write_sync(store_verified, [obj], START + 10)
+        for obj in OBJECTS:
+            route = store.read_sync(routing.plan, obj, [routing.Hub("http://hub", ("web-design",))], "nobody")
+            assert (route.concerned, route.category) == expected[obj.id]
+    finally:
+        store.close()
+    assert expected[OBJECTS[3].id][0] == {ALICE.did: "client", BOB.did: "supplier", HUB.did: "resolver"}
+    assert expected[OBJECTS[4].id][0] == {ALICE.did: "coordinator"}
