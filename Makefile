@@ -55,6 +55,9 @@ bench-node: $(STAMP)
 	$(BIN)/python bench/http_ingest_bench.py
 	$(BIN)/python bench/propagation_bench.py
 	$(BIN)/python bench/nostr_compare_bench.py
+	$(BIN)/python bench/forged_flood_bench.py
+	$(BIN)/python bench/stream_fanout_bench.py
+	$(BIN)/python bench/held_bodies_bench.py
 
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py

@@ -110,6 +110,24 @@ def _common(parser: argparse.ArgumentParser, port: int) -> None:
                         help="requests a second (and at once) each client address may send (default 200:2000)")
     parser.add_argument("--author-rate-limit", type=_rate, metavar="RATE:BURST",
                         help="objects a second (and at once) each author may deliver (default 100:5000)")
+    parser.add_argument("--work-limit", type=_rate, metavar="RATE:BURST",
+                        help="objects a second (and at once) each client address may have verified; a failed "
+                             "verification counts 10 (default 2000:10000)")
+    bounds = parser.add_argument_group("resource bounds", "what one client may hold (README, \"Resource bounds\")")
+    bounds.add_argument("--idle-timeout", type=_interval, metavar="SECONDS",
+                        help="time to send a request's headers, and to keep an idle connection (default 10)")
+    bounds.add_argument("--body-timeout", type=_interval, metavar="SECONDS",
+                        help="time to send a whole request body (default 30)")
+    bounds.add_argument("--max-connections", type=_count, metavar="N",
+                        help="open connections at once, lowered to fit the descriptor limit (default 1024)")
+    bounds.add_argument("--max-connections-per-address", type=_count, metavar="N",
+                        help="open connections from one client address (default 64)")
+    bounds.add_argument("--body-budget", type=_count, metavar="MIB",
+                        help="MiB of request bodies buffered at once, across all requests (default 64)")
+    bounds.add_argument("--max-streams-per-address", type=_count, metavar="N",
+                        help="event streams one client address may hold open (default 8)")
+    bounds.add_argument("--stream-buffer", type=_count, metavar="KIB",
+                        help="KiB a stream subscriber may leave unread before it is dropped (default 4096)")
 
 
 def _rate(text: str) -> tuple[float, float]:
@@ -121,6 +139,12 @@ def _rate(text: str) -> tuple[float, float]:
     if not (0 < limit[0] < float("inf") and 1 <= limit[1] < float("inf")):
         raise argparse.ArgumentTypeError("the rate must be positive and the burst at least 1 (one request)")
     return limit
+
+
+def _count(text: str) -> int:
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 10**9):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
 
 
 def _interval(text: str) -> float:
@@ -168,7 +192,7 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
         categories=hub_config.slugs if is_hub else (), hubs=() if is_hub else remotes,
         peers=remotes if is_hub else (), discover=args.discover, public_url=args.public_url,
         reconcile_interval=getattr(args, "reconcile_interval", 30.0),
-        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args),
+        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args), **_bounds(args),
         extra={"hub": hub_config, "hub_flags": (args.category, args.peer)} if is_hub
         else {"hub_directory": not args.no_hub_directory})
     from kinode.cli.runner import serve  # the server's imports only when one starts
@@ -193,7 +217,18 @@ def _rate_limits(args) -> dict[str, float]:
         limits["client_rate"], limits["client_burst"] = args.rate_limit
     if args.author_rate_limit:
         limits["author_rate"], limits["author_burst"] = args.author_rate_limit
+    if args.work_limit:
+        limits["work_rate"], limits["work_burst"] = args.work_limit
     return limits
+
+
+def _bounds(args) -> dict[str, float]:
+    given = {"idle_timeout": args.idle_timeout, "body_timeout": args.body_timeout,
+             "max_connections": args.max_connections,
+             "max_connections_per_address": args.max_connections_per_address,
+             "body_budget_bytes": args.body_budget and args.body_budget * 1024 * 1024,
+             "max_streams_per_address": args.max_streams_per_address, "stream_buffer_bytes": args.stream_buffer and args.stream_buffer * 1024}
+    return {name: value for name, value in given.items() if value}
 
 
 def _publish(args, unlock) -> int:

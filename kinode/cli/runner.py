@@ -11,6 +11,10 @@ import sys
 from aiohttp import web
 
 from kinode.federation.app import create_app
+from kinode.federation import memory
+from kinode.federation.appkeys import GUARD
+from kinode.federation.quietlog import QuietLog
+from kinode.federation.server import GuardedSite
 from kinode.config import NodeConfig
 from kinode.errors import PortInUse
 from kinode.node import Node
@@ -46,6 +50,7 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
     its login URL is printed on the line after the listening line. `as_json`: one
     JSON line instead ({"role", "did", "categories", "url", "ui"}), for scripts.
     """
+    memory.limit_arenas()
     sock = bind(config.host, config.port)
     ui_sock = bind(UI_HOST, ui_port) if ui_port is not None else None
     config = dataclasses.replace(config, port=sock.getsockname()[1])
@@ -54,7 +59,11 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
     verifier = Verifier(config.verify_workers)
     node = Node(config, identity, store, verifier=verifier)
     app = create_app(node)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5)
+    # keepalive_timeout bounds both an idle keep-alive connection and the time to
+    # send a request line and headers: aiohttp closes a connection still waiting
+    # for a complete message when it expires (spec 9.15).
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=5,
+                           keepalive_timeout=config.idle_timeout)
     ui_runner, ui_line, ui_url = None, "", None
     if ui_sock is not None:
         from kinode.federation.front_page import UI_ORIGIN
@@ -66,11 +75,14 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         ui_line, ui_url = f"\nweb UI: open {guard.login_url}", guard.login_url
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    loop.set_exception_handler(_quiet_exceptions(loop))
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await runner.setup()
-        await web.SockSite(runner, sock).start()
+        await GuardedSite(runner, sock, app[GUARD]).start()
+        log.info("at most %d connections, %d per client address", app[GUARD].max_total,
+                 app[GUARD].max_per_address)
         if ui_runner is not None:
             await ui_runner.setup()
             await web.SockSite(ui_runner, ui_sock).start()
@@ -92,6 +104,20 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         verifier.close()
         store.close()
         log.info("stopped; database closed")
+
+
+def _quiet_exceptions(loop: asyncio.AbstractEventLoop):
+    """Out of descriptors, asyncio logs a traceback per failed accept; one line per interval will do."""
+    quiet = QuietLog(log)
+
+    def handle(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        error = context.get("exception")
+        if isinstance(error, OSError) and "accept" in context.get("message", ""):
+            quiet.warning("accept", "cannot accept connections: %s", error.strerror or error)
+        else:
+            loop.default_exception_handler(context)
+
+    return handle
 
 
 def _announce(text: str) -> None:

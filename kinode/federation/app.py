@@ -14,7 +14,9 @@ from aiohttp import web
 from kinode.federation import handlers as federation
 from kinode.federation import hub_routes, mailbox, stream, work_routes
 from kinode.federation.front_page import front_page
-from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
+from kinode.federation.appkeys import BUDGET, GUARD, LIMITS, NODE, REPLAYS
+from kinode.federation.connections import ConnectionGuard, descriptor_cap
+from kinode.federation.request_body import BodyBudget, release_body
 from kinode.federation.challenge import challenge_handler
 from kinode.federation.gossip import Gossip
 from kinode.federation.lookup import fetch_context_forever
@@ -30,9 +32,12 @@ SESSIONS = web.AppKey("sessions", Sessions)
 
 
 def create_app(node: Node) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware, client_limit_middleware],
-                          client_max_size=node.config.max_body_bytes)
+    config = node.config
+    app = web.Application(middlewares=[connection_middleware, problem_middleware, client_limit_middleware],
+                          client_max_size=config.max_body_bytes)
     app[NODE] = node
+    app[GUARD] = ConnectionGuard(descriptor_cap(config.max_connections), config.max_connections_per_address)
+    app[BUDGET] = BodyBudget(config.body_budget_bytes, config.body_budget_wait)
     app[LIMITS] = Limits(node.config)
     app[REPLAYS] = ReplayCache()
     app.router.add_get("/", front_page)  # a person who opens the node's URL in a browser
@@ -51,6 +56,18 @@ def create_app(node: Node) -> web.Application:
 
 
 @web.middleware
+async def connection_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """A connection handling a request is busy (not evicted); its body budget is freed after."""
+    guard = request.app[GUARD]
+    guard.started(request.protocol)
+    try:
+        return await handler(request)
+    finally:
+        release_body(request, request.app[BUDGET])
+        guard.finished(request.protocol)
+
+
+@web.middleware
 async def problem_middleware(request: web.Request, handler) -> web.StreamResponse:
     """Every error a client sees is problem+json with a code, never an HTML page or a traceback."""
     try:
@@ -65,8 +82,8 @@ async def problem_middleware(request: web.Request, handler) -> web.StreamRespons
                        headers={"Allow": ", ".join(sorted(error.allowed_methods))})
     except web.HTTPException:
         raise
-    except asyncio.CancelledError:
-        raise
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise  # a client that went away is not an internal error; aiohttp logs it at debug level
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.path)
         return problem("internal_error", "the node failed to answer; the error is in its log", 500)

@@ -6,11 +6,12 @@ layer, shape the answer. Every refusal is problem+json with a spec code.
 
 import asyncio
 import json
-import re
-
 from aiohttp import web
 
-from kinode.federation.appkeys import LIMITS, NODE, REPLAYS
+from kinode.federation import query as parse
+from kinode.federation import request_body
+from kinode.federation.query import QueryError
+from kinode.federation.appkeys import BUDGET, LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
 from kinode.hub import receipts
@@ -24,7 +25,6 @@ from storage.search import SearchQuery, search
 routes = web.RouteTableDef()
 JSON = "application/json"
 PARSE_ON_LOOP_BYTES = 64 * 1024  # larger batch bodies are parsed in a thread; below, the hop costs more
-DIGITS = re.compile(r"[0-9]{1,16}")  # str.isdigit and int() also take "²", "٣", "+5" and "1_0"
 
 
 @routes.get("/.well-known/kinode")
@@ -34,11 +34,15 @@ async def well_known(request: web.Request) -> web.Response:
 
 @routes.post("/ki/v1/inbox")
 async def inbox(request: web.Request) -> web.Response:
-    node = request.app[NODE]
+    node, limits = request.app[NODE], request.app[LIMITS]
+    limited = limits.work(request, 1, node.clock())  # an address in debt is refused before its body is read
+    if limited is not None:
+        return limited
     got = await read_body(request, signature_required=False)
     if isinstance(got, web.Response):
         return got
     body, signer = got
+    del got
     try:
         # A node's batch is the canonical encoding of {"objects": [...]}: then each
         # object comes with its wire bytes and is not encoded again to verify it.
@@ -53,14 +57,26 @@ async def inbox(request: web.Request) -> web.Response:
         return problem("malformed", 'the body must be {"objects": [OBJECT, ...]} with at least one object')
     if len(objects) > node.config.max_batch:
         return problem("too_large", f"{len(objects)} objects in one request; the limit is {node.config.max_batch}")
-    limited = request.app[LIMITS].authors(objects, node.clock())
+    limited = (limits.work(request, len(objects) - 1, node.clock()) if len(objects) > 1 else None) \
+        or limits.authors(objects, node.clock())
     if limited is not None:
         return limited
+    del body, batch  # the objects (and their wire bytes) are all that is needed from here
     results = await node.receive(wired if wired is not None else objects, source=signer)
+    limits.charge_failures(request, _failed_authors(objects, results), node.clock())
     answers = [_result(r) for r in results]
     if node.config.is_hub:  # inclusion receipts (spec section 14.5)
         await receipts.attach_async(node.identity, answers, node.now())
     return web.json_response({"results": answers})
+
+
+FAILED_VERIFICATION = frozenset({"bad_signature", "bad_id"})
+
+
+def _failed_authors(objects: list, results: list) -> list[str]:
+    """The claimed author of each object whose hash or signature check failed."""
+    return [str(obj.get("author")) if isinstance(obj, dict) else "unknown"
+            for obj, result in zip(objects, results) if result.code in FAILED_VERIFICATION]
 
 
 MAX_OFFERED_IDS = 1000
@@ -106,15 +122,19 @@ async def get_object(request: web.Request) -> web.Response:
 @routes.get("/ki/v1/objects")
 async def list_objects(request: web.Request) -> web.Response:
     query = request.query
-    after_text, limit_text = query.get("after", "0"), query.get("limit", "100")
-    if not (DIGITS.fullmatch(after_text) and DIGITS.fullmatch(limit_text)):
-        return problem("invalid_query", "after must be a cursor from a previous page and limit a number of objects")
-    after, limit = int(after_text), int(limit_text)
-    if not 1 <= limit <= 500:
-        return problem("invalid_query", "after must be a cursor from a previous page and limit within 1..500")
+    try:
+        unknown = set(query) - {"after", "limit", "type", "category", "author"}
+        if unknown:
+            raise QueryError(f"unknown parameters: {', '.join(sorted(unknown))}")
+        after = parse.cursor(query.get("after", "0"), "after")
+        limit = parse.integer(query.get("limit", "100"), "limit", 1, 500)
+        filters = {name: parse.text(query[name], name) for name in ("type", "category") if name in query}
+        if "author" in query:
+            filters["author"] = parse.did(query["author"], "author")
+    except QueryError as error:
+        return problem(error.code, error.detail)
     stored = await request.app[NODE].store.read(
-        listing.list_objects, after, type=query.get("type"), category=query.get("category"),
-        author=query.get("author"), limit=limit, include_hidden=True, include_superseded=True)
+        listing.list_objects, after, **filters, limit=limit, include_hidden=True, include_superseded=True)
     next_cursor = stored[-1].seq if stored else after
     body = b'{"next":"%d","objects":[' % next_cursor + b",".join(s.wire for s in stored) + b"]}"
     return web.Response(body=body, content_type=JSON)
@@ -126,10 +146,8 @@ async def search_listings(request: web.Request) -> web.Response:
     try:
         query = _search_query(request.query)
         page, wires = await node.store.read(_search_with_objects, query, node.now())
-    except (InvalidQuery, InvalidCursor) as error:
+    except (InvalidQuery, InvalidCursor, QueryError) as error:
         return problem(error.code, error.detail)
-    except ValueError as error:
-        return problem("invalid_query", str(error))
     results = [{"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
                 "title": hit.title, "object": json.loads(wires[hit.id])}
                for hit in page.results if hit.id in wires]
@@ -146,17 +164,25 @@ def _search_with_objects(db, query: SearchQuery, now: int):
 
 
 def _search_query(params) -> SearchQuery:
-    known = {"q", "type", "category", "author", "currency", "min_price", "max_price", "order",
-             "limit", "cursor", "created_after", "created_before"}
-    unknown = set(params) - known
+    unknown = set(params) - set(SEARCH_PARAMETERS)
     if unknown:
-        raise ValueError(f"unknown search parameters: {', '.join(sorted(unknown))}")
-    ints = {k: int(params[k]) for k in ("limit", "created_after", "created_before") if k in params}
-    strings = {k: params[k] for k in ("q", "type", "category", "author", "currency", "min_price",
-                                      "max_price", "order", "cursor") if k in params}
-    if strings.get("order", "recent") not in ("recent", "relevance"):
-        raise ValueError("order is recent or relevance")
-    return SearchQuery(**strings, **ints)
+        raise QueryError(f"unknown search parameters: {', '.join(sorted(unknown))}")
+    values = {name: SEARCH_PARAMETERS[name](params[name], name) for name in params}
+    if values.get("order", "recent") not in ("recent", "relevance"):
+        raise QueryError("order is recent or relevance")
+    return SearchQuery(**values)
+
+
+SEARCH_PARAMETERS = {
+    "q": lambda value, name: value,
+    "type": parse.text, "category": parse.text, "author": parse.did, "order": parse.text,
+    "currency": lambda value, name: parse.currency(value),
+    "min_price": parse.amount, "max_price": parse.amount,
+    "limit": lambda value, name: parse.integer(value, name, 1, 100),
+    "created_after": lambda value, name: parse.integer(value, name, 0, 2**32 - 1),
+    "created_before": lambda value, name: parse.integer(value, name, 0, 2**32 - 1),
+    "cursor": lambda value, name: value,  # opaque; the search checks it is one it issued
+}
 
 
 def _result(result) -> dict:
@@ -172,7 +198,10 @@ async def read_body(request: web.Request, *, signature_required: bool) -> tuple[
     refusal = await _refuse_request(request)
     if refusal is not None:
         return refusal
-    body = await request.read()
+    config = request.app[NODE].config
+    body = await request_body.read_body(request, request.app[BUDGET], config.max_body_bytes, config.body_timeout)
+    if isinstance(body, web.Response):
+        return body
     signer = _check_signature(request, body, required=signature_required)
     if isinstance(signer, web.Response):
         return signer

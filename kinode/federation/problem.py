@@ -30,10 +30,11 @@ STATUS_BY_CODE = {
     "replayed_signature": 401,
     "signature_required": 401,
     "unavailable": 503,
+    "request_timeout": 408,
 }
 TITLES = {
     400: "Bad request", 401: "Request signature refused", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 410: "Gone", 413: "Payload too large", 415: "Unsupported media type",
+    405: "Method not allowed", 408: "Request timeout", 410: "Gone", 413: "Payload too large", 415: "Unsupported media type",
     429: "Too many requests", 500: "Internal error", 503: "Unavailable",
 }
 

@@ -69,6 +69,19 @@ class RateLimiter:
             return Decision(True)
         return Decision(False, max(1, math.ceil((cost - bucket.tokens - _EPSILON / 10) / self.rate)))
 
+    def charge(self, key: str, now: float, cost: float) -> None:
+        """Spend `cost` more tokens of `key`'s bucket whatever it holds: work found out after
+        it was admitted (a signature that failed). The bucket may go into debt, down to
+        -burst, and admits nothing until it has refilled past zero."""
+        self._drop_idle(now)
+        bucket = self._buckets.pop(key, None) or _Bucket(self.burst, now)
+        bucket.tokens = min(self.burst, bucket.tokens + max(0.0, now - bucket.updated) * self.rate)
+        bucket.updated = max(bucket.updated, now)
+        bucket.tokens = max(-self.burst, bucket.tokens - cost)
+        self._buckets[key] = bucket
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+
     def __len__(self) -> int:
         """How many buckets are held."""
         return len(self._buckets)
@@ -76,6 +89,6 @@ class RateLimiter:
     def _drop_idle(self, now: float) -> None:
         while self._buckets:
             key, oldest = next(iter(self._buckets.items()))
-            if now - oldest.updated < self.refill_seconds:
-                break
+            if oldest.tokens + (now - oldest.updated) * self.rate < self.burst:
+                break  # not full again yet (a bucket in debt takes longer than refill_seconds)
             del self._buckets[key]

@@ -9,12 +9,13 @@ peer lacks through the outbox and fetches what it lacks by id.
 """
 
 import asyncio
+import json
 import logging
 
 import aiohttp
 from aiohttp import web
 
-from kinode.federation.appkeys import NODE
+from kinode.federation.appkeys import LIMITS, NODE
 from kinode.federation.handlers import read_body
 from kinode.federation.httpsig import sign_request
 from kinode.node import Node
@@ -24,7 +25,7 @@ from kinode.federation.problem import problem_from
 from protocol import sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
 from storage.sync_items import StoredItems
-from storage import outbox
+from storage import listing, outbox
 
 log = logging.getLogger("kinode.federation.reconcile")
 MAX_ROUNDS = 64
@@ -49,7 +50,7 @@ async def sync_endpoint(request: web.Request) -> web.Response:
     got = await read_body(request, signature_required=True)
     if isinstance(got, web.Response):
         return got
-    body, _ = got
+    body, signer = got
     try:
         message = sync.decode(body)
         requested = sync.requested_categories(message)
@@ -58,10 +59,34 @@ async def sync_endpoint(request: web.Request) -> web.Response:
         unserved = sorted(set(requested) - set(node.config.categories))
         if unserved:  # reconciling different sets would find the same "differences" every round
             raise InvalidSyncMessage(f"this hub does not serve {', '.join(unserved)}")
+    except ProtocolError as error:
+        return problem_from(error)
+    if not await is_known_hub(node, signer, requested):
+        limited = request.app[LIMITS].stranger_sync(request, signer, node.clock())
+        if limited is not None:
+            return limited
+    try:
         reply = await node.store.read(_respond, requested, message)
     except ProtocolError as error:
         return problem_from(error)
     return web.Response(body=sync.encode(reply), content_type="application/json")
+
+
+async def is_known_hub(node: Node, signer: str, categories: list[str]) -> bool:
+    """Spec 10.8: a configured peer (by the did its description gave), or a hub whose current
+    announcement this hub holds and names every category asked for. Anyone else reconciles
+    under a budget per key and per address: each exchange costs range scans and fingerprints."""
+    if any(remote.did == signer for remote in node.remotes.values()):
+        return True
+    return set(categories) <= await node.store.read(_announced_categories, signer)
+
+
+def _announced_categories(db, did: str) -> set[str]:
+    [announcement] = listing.recent(db, type="hub", author=did, limit=1) or [None]
+    if announcement is None:
+        return set()
+    categories = json.loads(announcement.wire)["body"].get("categories")
+    return set(categories) if isinstance(categories, list) else set()
 
 
 async def reconcile_forever(node: Node, sessions: Sessions) -> None:

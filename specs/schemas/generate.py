@@ -59,12 +59,21 @@ def envelope_schema() -> dict[str, Any]:
             "type": {"enum": sorted(OBJECT_TYPES)},
             "author": DID.schema(defs),
             "created_at": TIMESTAMP.schema(defs),
-            "body": {"type": "object"},
+            "body": {"type": "object", "$ref": "#/$defs/ascii_keys"},
             "id": OBJECT_ID.schema(defs),
             "sig": {"type": "string", "maxLength": 128, "pattern": "^[0-9a-f]{128}$"},
         },
-        "$defs": dict(sorted(defs.items())),
+        "$defs": dict(sorted({**defs, "ascii_keys": ASCII_KEYS}.items())),
     }
+
+
+# Object keys anywhere in an object are ASCII (protocol.md 2.1); a non-ASCII key is `malformed`.
+ASCII_KEYS = {
+    "description": "every object key, at any depth, is ASCII",
+    "propertyNames": {"pattern": "^[\\u0000-\\u007f]*$"},
+    "additionalProperties": {"$ref": "#/$defs/ascii_keys"},
+    "items": {"$ref": "#/$defs/ascii_keys"},
+}
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:

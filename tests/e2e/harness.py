@@ -32,6 +32,7 @@ class Proc:
     url: str = ""
     did: str = ""
     extra_env: dict = field(default_factory=dict)
+    max_descriptors: int | None = None  # RLIMIT_NOFILE for the child, to exhaust descriptors cheaply
 
     def start(self) -> "Proc":
         """Start (or restart, on the same port and data) and wait until ready."""
@@ -40,12 +41,24 @@ class Proc:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env}
         with log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(KINODE + self.args + port_args, stdout=subprocess.PIPE, stderr=log,
-                                            env=env, start_new_session=True)
+                                            env=env, start_new_session=True, preexec_fn=self._limit_descriptors)
         line = self._first_line()
         self.url = line.rsplit(" ", 1)[-1]
         self.port = int(self.url.rsplit(":", 1)[-1])
         self.did = wait_ready(self.url, self.process)["did"]
         return self
+
+    def _limit_descriptors(self) -> None:
+        if self.max_descriptors is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.max_descriptors, self.max_descriptors))
+
+    def rss_bytes(self) -> int:
+        """The process's resident memory now, from /proc."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS in /proc status")
 
     def _first_line(self) -> str:
         line = self.process.stdout.readline().decode().strip()

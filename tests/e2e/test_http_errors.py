@@ -323,3 +323,83 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path):
         assert request(proc.url, "GET", f"/ki/v1/objects/{b1.id}").raw == b1.wire
     finally:
         proc.kill()
+
+
+# --- query parameters: one strict parser everywhere ----------------------------------------
+
+@pytest.mark.parametrize("path", [
+    "/ki/v1/search?limit=1_0", "/ki/v1/search?limit=%2B5", "/ki/v1/search?limit=%205%20",
+    "/ki/v1/search?limit=%D9%A3",  # Arabic-Indic three
+    "/ki/v1/search?limit=0", "/ki/v1/search?limit=101", "/ki/v1/search?created_after=-1",
+    "/ki/v1/search?currency=EUR&min_price=-5", "/ki/v1/search?currency=eur&min_price=5",
+    "/ki/v1/search?currency=EUR&max_price=1e3", "/ki/v1/search?author=alice",
+    "/ki/v1/objects?limit=1_0", "/ki/v1/objects?after=%2B5", "/ki/v1/objects?after=%D9%A3",
+    "/ki/v1/objects?limit=%205", "/ki/v1/objects?author=bob", "/ki/v1/objects?colour=red",
+    "/ki/v1/stream?after=1_0",
+])
+def test_a_query_that_is_not_strictly_well_formed_is_invalid_query(hub, path):
+    request(hub.url, "GET", path).problem(400, "invalid_query")
+
+
+def test_well_formed_queries_are_answered(hub):
+    for path in ("/ki/v1/search?limit=10&currency=EUR&min_price=5&max_price=1500.00",
+                 "/ki/v1/objects?after=0&limit=500", "/ki/v1/search?created_after=0&created_before=4294967295"):
+        assert request(hub.url, "GET", path).status == 200, path
+
+
+@pytest.mark.parametrize("head", [
+    b"GET /.well-known/kinode HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+    b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"GET /.well-known/kinode HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n",
+    b"NOT HTTP AT ALL\r\n\r\n",
+], ids=["duplicate-content-length", "over-long-line", "control-byte", "not-http"])
+def test_a_malformed_http_message_is_a_problem_and_logged_without_a_traceback(hub, head):
+    import socket
+    with socket.create_connection(("127.0.0.1", hub.port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line.split(b" ")[1] == b"400", answer[:300]  # HTTP/1.0 when the version was unreadable
+    headers, _, body = rest.partition(b"\r\n\r\n")
+    assert b"application/problem+json" in headers
+    assert json.loads(body)["code"] == "bad_http_message"
+    assert "Traceback" not in hub.log_text()
+
+
+# --- who may reconcile (spec 10.8) ---------------------------------------------------------
+
+SYNC_START = b'{"categories":["web-design"],"ranges":[],"v":1}'
+
+
+def _announce(identity: Identity, hub, categories: list[str]) -> None:
+    announcement = sign(identity, "hub", {"url": "http://127.0.0.1:9/", "name": "Another hub",
+                                          "categories": categories}, now())
+    assert post_inbox(hub.url, [announcement]).json["results"][0]["status"] == "accepted"
+
+
+def _sync_statuses(identity: Identity, hub, count: int) -> list[int]:
+    return [request(hub.url, "POST", "/ki/v1/sync", SYNC_START,
+                    signed(identity, hub.url, "POST", "/ki/v1/sync", SYNC_START)).status for _ in range(count)]
+
+
+def test_a_stranger_reconciles_under_a_budget_per_key(hub, unchanged):
+    stranger = Identity.generate()
+    statuses = _sync_statuses(stranger, hub, 40)
+    assert statuses[:32] == [200] * 32  # the burst
+    assert 429 in statuses[32:]  # refilled at one message a second: the loop outruns it
+    headers = signed(stranger, hub.url, "POST", "/ki/v1/sync", SYNC_START)
+    refused = request(hub.url, "POST", "/ki/v1/sync", SYNC_START, headers)
+    refused.problem(429, "rate_limited")
+    assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_a_hub_announcing_the_categories_is_not_budgeted_and_one_announcing_others_is(hub):
+    other, elsewhere = Identity.generate(), Identity.generate()
+    _announce(other, hub, ["web-design", "copywriting"])
+    _announce(elsewhere, hub, ["copywriting"])
+    answer = request(hub.url, "POST", "/ki/v1/sync", SYNC_START, signed(other, hub.url, "POST", "/ki/v1/sync", SYNC_START))
+    assert answer.status == 200 and answer.json["categories"] == ["web-design"], answer.raw
+    assert set(_sync_statuses(other, hub, 40)) == {200}
+    assert 429 in _sync_statuses(elsewhere, hub, 40)

@@ -120,3 +120,23 @@ def test_never_more_than_burst_plus_refill(rate, burst, gaps):
         allowed += limiter.check("k", now).allowed
     assert allowed <= burst + now * rate + 1e-6
 
+
+
+def test_a_charge_puts_the_bucket_into_debt_and_waits_it_out():
+    limiter = RateLimiter(rate=10, burst=100)
+    assert limiter.check("flooder", 0, cost=100).allowed
+    limiter.charge("flooder", 0, 900)  # found out afterwards: the work failed; debt stops at -burst
+    decision = limiter.check("flooder", 0)
+    assert (decision.allowed, decision.retry_after) == (False, 11)  # (1 + 100) / 10 seconds
+    assert not limiter.check("flooder", 10).allowed
+    assert limiter.check("flooder", 10.1).allowed
+
+
+def test_a_bucket_in_debt_is_not_dropped_as_idle():
+    limiter = RateLimiter(rate=1, burst=5)
+    limiter.check("flooder", 0, cost=5)
+    limiter.charge("flooder", 0, 5)  # -5: full again only after 10 s, not refill_seconds (5)
+    limiter.check("other", 6)
+    assert len(limiter) == 2
+    assert limiter.check("flooder", 6).allowed  # the one token refilled since the debt
+    assert not limiter.check("flooder", 6).allowed  # a dropped, fresh bucket would hold five

@@ -343,3 +343,13 @@ def test_a_key_rotation_to_its_own_author_fails_at_the_body_step():
         verify({**unsigned, "id": obj_id, "sig": sig}, NOW - 601)
     assert late.value.code == "clock_skew"
     assert verify(sign(ALICE, "key_rotation", {"successor": BOB.did}, NOW).as_dict(), NOW).type == "key_rotation"
+
+
+def test_the_limits_are_the_numbers_the_spec_states():
+    # Literal numbers, not the constants: changing a limit must fail a test (spec 3.3).
+    assert code_of(_padded(65_536)) == "bad_id"
+    assert code_of(_padded(65_537)) == "too_large"
+    assert parse_object(sign(ALICE, "offer", OFFER_BODY, NOW + 600).wire, NOW).created_at == NOW + 600
+    with pytest.raises(ProtocolError) as err:
+        parse_object(sign(ALICE, "offer", OFFER_BODY, NOW + 601).wire, NOW)
+    assert err.value.code == "clock_skew"
