@@ -27,6 +27,7 @@ from sqlite_utils import Database
 from storage import current, derived, schema  # noqa: F401 - current registers itself first
 from storage import search  # noqa: F401 - registers the search index
 from storage import lifecycle  # noqa: F401 - registers the lifecycle index
+from storage import contract_summaries  # noqa: F401 - registers the contract summaries (after the index they read)
 from storage import market_index  # noqa: F401 - registers the marketplace skills index (spec 14.6)
 from storage.ingest import IngestResult, validate_batch
 from storage.objects import store_verified

@@ -14,7 +14,7 @@ from kinode.errors import KinodeError
 from protocol.envelope import SignedObject
 from protocol.lifecycle import contract_fold, projects
 from storage import deliveries as delivery_log
-from storage import lifecycle, pending
+from storage import contract_summaries, lifecycle, pending
 from storage.derived import select_in, signed_from_wire
 
 
@@ -52,15 +52,20 @@ def contract_view(db: Database, contract_id: str, now: int) -> dict[str, Any]:
 
 
 def reputation(db: Database, did: str, now: int, category: str | None = None) -> dict[str, Any]:
-    from protocol.lifecycle import reputation as folds  # B's fold; imported here so the rest works without it
-    objects: dict[str, SignedObject] = {}
-    for contract_id in lifecycle.contracts_of(db, did, include_hidden=True):
-        for obj in lifecycle.object_set(db, contract_id, include_hidden=True):
-            objects[obj.id] = obj
-    for contract_id in _contracts_of_parties(db, objects.values()):  # the pair rule needs their other contracts
-        for obj in lifecycle.object_set(db, contract_id, include_hidden=True):
-            objects[obj.id] = obj
-    return folds.reputation(did, list(objects.values()), now, category=category).as_dict()
+    """From the contract summaries table: `did`'s contracts and, for the pair rule, those of its partners.
+
+    Equal to protocol.lifecycle.reputation.reputation over the object sets of those contracts' roots
+    (tests/storage/test_contract_summaries.py): the pair rule reads only the partners' own contracts.
+    """
+    from protocol.lifecycle.reputation import reputation_of
+
+    own = lifecycle.contracts_of(db, did, include_hidden=True)
+    partners = sorted({p for c in own for p, _ in lifecycle.parties_of(db, c)})
+    ids = list(own)
+    for partner in partners:
+        ids += lifecycle.contracts_of(db, partner, include_hidden=True)
+    found = contract_summaries.summaries(db, list(dict.fromkeys(ids)), now)
+    return reputation_of(did, found, now, category=category).as_dict()
 
 
 def contracts_of(db: Database, did: str) -> list[str]:
@@ -71,14 +76,6 @@ def contracts_of(db: Database, did: str) -> list[str]:
 def counterparties(db: Database, contract_ids: list[str]) -> list[str]:
     """Every party of these contracts (held ones), sorted."""
     return sorted({did for c in contract_ids for did, _ in lifecycle.parties_of(db, c)})
-
-
-def _contracts_of_parties(db: Database, objects) -> list[str]:
-    dids = {p.get("did") for o in objects if o.type == "contract" for p in o.body.get("parties", ())}
-    found: list[str] = []
-    for other in sorted(d for d in dids if isinstance(d, str)):
-        found += lifecycle.contracts_of(db, other, include_hidden=True)
-    return list(dict.fromkeys(found))
 
 
 def needs(db: Database, me: str, now: int) -> list[dict[str, Any]]:

@@ -197,14 +197,19 @@ def project_view(project: SignedObject, objects: Iterable[SignedObject], now: in
     """The state of `project` at `now` from the set `objects` (spec section 13.2); see the module docstring."""
     held: dict[str, SignedObject] = {project.id: project}
     by_type: dict[str, list[SignedObject]] = {"task": [], "claim": [], "approval": [], "reopen": [], "retract": []}
+    others: list[SignedObject] = [project]  # what the contract fold reads: everything but tasks, claims, ...
     for obj in objects:  # one pass: the set is large, and each visit of an object costs a cache miss
         if obj.created_at <= now and obj.id not in held:  # a repeat is the same object
             held[obj.id] = obj
             bucket = by_type.get(obj.type)
-            if bucket is not None:
+            if bucket is None:
+                others.append(obj)
+            else:
                 bucket.append(obj)
+                if obj.type == "retract":
+                    others.append(obj)
     if contracts is None:
-        contracts = contract_work(held.values(), now)
+        contracts = contract_work(others, now)  # contract_work leaves tasks, claims, ... out anyway
     withdrawn = {r.body["target"] for r in by_type.pop("retract")
                  if (t := held.get(r.body["target"])) is not None and t.author == r.author and t.type in WITHDRAWABLE}
     if withdrawn:
@@ -229,11 +234,20 @@ def project_view(project: SignedObject, objects: Iterable[SignedObject], now: in
         if _passes(approval, held):
             claim_id = approval.body["claim"]
             approved[claim_id] = min(approved.get(claim_id, approval.created_at), approval.created_at)
-    for kind in ("claim", "reopen"):
-        for obj in by_type[kind]:
-            task_id = obj.body["task"]
-            if task_id in counted and _passes(obj, held):
-                per_task.setdefault(task_id, {}).setdefault(kind, []).append(obj)
+    project_id = project.id
+    for claim in by_type["claim"]:
+        task_id = claim.body["task"]
+        # check_claim of a claim on a counted task (which names this project) is just this comparison
+        if task_id in counted and claim.body["project"] == project_id:
+            related = per_task.get(task_id)
+            if related is None:
+                per_task[task_id] = {"claim": [claim]}
+            else:
+                related.setdefault("claim", []).append(claim)
+    for reopen in by_type["reopen"]:
+        task_id = reopen.body["task"]
+        if task_id in counted and _passes(reopen, held):
+            per_task.setdefault(task_id, {}).setdefault("reopen", []).append(reopen)
     for contract in contracts.values():
         for item in dict.fromkeys(contract.scope):
             if item in counted:
