@@ -1,6 +1,6 @@
 """Real Chromium (Debian's, through Playwright) against real kinode processes on 127.0.0.1.
 
-One browser for the whole session; each test opens its own contexts (cookie
+One browser per test module (see `browser`); each test opens its own contexts (cookie
 jars), so the owner of each node logs in with that node's printed token.
 Screenshots are written only when KINODE_SCREENSHOTS names a folder
 (`make screenshots`), so a normal test run leaves the tree clean.
@@ -15,8 +15,11 @@ from ui_proc import start
 CHROMIUM = Path("/usr/bin/chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope, not session: Playwright's sync API keeps an event loop running on
+    # this thread while it is open, and every later test that calls asyncio.run()
+    # would fail with "cannot be called from a running event loop".
     if not CHROMIUM.exists():
         pytest.fail(f"the browser tests need {CHROMIUM}: `make chromium` (as root) or `apt-get install -y chromium`")
     from playwright.sync_api import sync_playwright
