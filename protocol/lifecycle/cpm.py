@@ -69,8 +69,9 @@ def critical_path_method(order: Sequence[str], tasks: Mapping[str, SignedObject]
     time. Any other task starts at the latest of `now` and its dependencies'
     earliest finishes and takes `remaining[t]` seconds. The projected
     completion is the greatest earliest finish. Backward: a task with no
-    dependants finishes at the latest at the projected completion; any other
-    at the least latest start (latest finish - remaining) of its dependants.
+    dependants that are not done finishes at the latest at the projected
+    completion; any other at the least latest start (latest finish -
+    remaining) of its dependants that are not done.
     """
     index = set(order)
     deps = {t: [d for d in tasks[t].body["depends_on"] if d in index] for t in order}
@@ -89,7 +90,8 @@ def critical_path_method(order: Sequence[str], tasks: Mapping[str, SignedObject]
     projected = max(ef.values()) if ef else None
     lf: dict[str, int] = {}
     for t in reversed(order):
-        after = [lf[s] - remaining_of(s, remaining, done_at) for s in dependants[t]]
+        # a dependant already done no longer waits for anything: it cannot bound t
+        after = [lf[s] - remaining[s] for s in dependants[t] if s not in done_at]
         lf[t] = min(after) if after else projected
     path = _critical_path(order, tasks, deps, es, ef, done_at)
     on_path = set(path)

@@ -302,7 +302,7 @@ def sign_author(contract):
     return next(p for p in PEOPLE if p.did == supplier)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(scene=scenes(), data=st.data())
 def test_the_view_is_a_function_of_the_set_and_the_time(scene, data):
     """Any subset, delivered in any order and with repeats, gives one view."""
