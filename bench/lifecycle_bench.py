@@ -108,9 +108,9 @@ def folded_reputation(db, did: str, now: int) -> dict:
     for contract_id in list(ids):
         for other, _ in lifecycle.parties_of(db, contract_id):
             ids += lifecycle.contracts_of(db, other, include_hidden=True)
-    objects: dict = {}
-    for contract_id in dict.fromkeys(ids):
-        objects.update((o.id, o) for o in lifecycle.object_set(db, contract_id, include_hidden=True))
+    objects: dict = {}  # each root's set loaded once (the replaced code loaded it once per contract)
+    for root in dict.fromkeys(lifecycle.root_of(db, contract_id) for contract_id in dict.fromkeys(ids)):
+        objects.update((o.id, o) for o in lifecycle.objects_of_root(db, root, include_hidden=True))
     return reputation(did, list(objects.values()), now).as_dict()
 
 

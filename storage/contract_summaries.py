@@ -5,7 +5,7 @@ of a fold of every object of every contract a participant ever had:
 
 - `contract_summaries(contract_id, supersedes, latest, summary)`: the
   `protocol.lifecycle.contract_summary.ContractSummary` of each stored
-  contract as JSON, folded at `FOREVER` from the contract's *object set*,
+  contract as JSON (`as_row`, positional: quicker to decode than `as_dict`), folded at `FOREVER` from the contract's *object set*,
   and `latest`, the greatest `created_at` in that set. A summary holds at
   any `now` >= latest (contract_summary's docstring says why); a read at an
   earlier `now` folds that contract from its objects instead.
@@ -34,7 +34,7 @@ from protocol.lifecycle.contract_summary import FOREVER, ContractSummary
 from protocol.lifecycle.reputation import contract_summaries
 from storage.derived import Derived, register, select_in, signed_from_wire
 
-VERSION = 1
+VERSION = 2  # 2: rows as ContractSummary.as_row
 
 # types whose body names the contract whose set they join
 _NAMES_CONTRACT = frozenset({"sign", "delivery", "payment", "dispute", "ruling", "review"})
@@ -93,7 +93,7 @@ def flush(db: Database) -> None:
         folded = contract_summaries(objects, FOREVER)
         db.conn.executemany(
             "UPDATE contract_summaries SET latest = ?, summary = ? WHERE contract_id = ?",
-            [(latest, json.dumps(folded[c].as_dict(), separators=(",", ":")), c) for c in sorted(family)
+            [(latest, json.dumps(folded[c].as_row(), separators=(",", ":")), c) for c in sorted(family)
              if c in folded])
 
 
@@ -179,7 +179,7 @@ def summaries(db: Database, contract_ids: Sequence[str], now: int) -> list[Contr
         if text is None or latest is None or latest > now:
             refold.append(contract_id)
         else:
-            found.append(ContractSummary.from_dict(json.loads(text)))
+            found.append(ContractSummary.from_row(json.loads(text)))
     for contract_id in refold:
         folded = contract_summaries(_object_set(db, _family(db, contract_id)), now)
         if contract_id in folded:

@@ -59,12 +59,7 @@ def reputation(db: Database, did: str, now: int, category: str | None = None) ->
     """
     from protocol.lifecycle.reputation import reputation_of
 
-    own = lifecycle.contracts_of(db, did, include_hidden=True)
-    partners = sorted({p for c in own for p, _ in lifecycle.parties_of(db, c)})
-    ids = list(own)
-    for partner in partners:
-        ids += lifecycle.contracts_of(db, partner, include_hidden=True)
-    found = contract_summaries.summaries(db, list(dict.fromkeys(ids)), now)
+    found = contract_summaries.summaries(db, lifecycle.contracts_of_partners(db, did), now)
     return reputation_of(did, found, now, category=category).as_dict()
 
 

@@ -63,9 +63,38 @@ class ContractSummary:
                       "milestones": tuple(MilestoneFacts(**m) for m in data["milestones"]),
                       "reviews": tuple(ReviewFacts(**r) for r in data["reviews"])})
 
+    def as_row(self) -> list:
+        """A compact positional form (fields in declaration order, nested facts as lists) for a derived table."""
+        return [self.id, self.created_at, self.category, [list(p) for p in self.parties], self.price, self.counts,
+                self.in_force_at, self.superseded_at, self.completed_at,
+                [[m.key, m.due, m.accepted_at, m.delivered_at, m.ruled_at, m.ruling_outcome] for m in self.milestones],
+                [[r.id, r.author, r.subject, r.rating, r.at] for r in self.reviews]]
+
+    @classmethod
+    def from_row(cls, row: list) -> "ContractSummary":
+        """Read back what `as_row` wrote. Built without the frozen __init__ (one object.__setattr__ per field):
+        a reputation read decodes a row per contract of the participant and its partners."""
+        (id_, created_at, category, parties, price, counts, in_force_at, superseded_at, completed_at,
+         milestones, reviews) = row
+        return _frozen(cls, id=id_, created_at=created_at, category=category,
+                       parties=tuple(tuple(p) for p in parties), price=price, counts=counts,
+                       in_force_at=in_force_at, superseded_at=superseded_at, completed_at=completed_at,
+                       milestones=tuple(_frozen(MilestoneFacts, key=m[0], due=m[1], accepted_at=m[2],
+                                                delivered_at=m[3], ruled_at=m[4], ruling_outcome=m[5])
+                                        for m in milestones),
+                       reviews=tuple(_frozen(ReviewFacts, id=r[0], author=r[1], subject=r[2], rating=r[3], at=r[4])
+                                     for r in reviews))
+
     def in_force(self, now: int) -> bool:
         return (self.counts and self.in_force_at is not None and self.in_force_at <= now
                 and (self.superseded_at is None or self.superseded_at > now))
+
+
+def _frozen(cls, **fields: Any) -> Any:
+    # Equal to cls(**fields) for these plain frozen dataclasses (no __post_init__, no defaults computed).
+    obj = object.__new__(cls)
+    obj.__dict__.update(fields)
+    return obj
 
 
 def summarize(view: ContractView) -> ContractSummary:
