@@ -182,7 +182,8 @@ BODY_TYPES: dict[str, BodyType] = {t.name: t for t in (
         rules=(_after_created("deadline"),),
         notes={"depends_on": "ids of tasks that must be accepted first", "claim_lease": "seconds",
                "estimate": "seconds of work, for the critical path; default `claim_lease`"}),
-    _type("claim", "The author self-selects a task; the lease runs `claim_lease` seconds from `created_at`.", {
+    _type("claim", "The author self-selects a task; once it holds a place, its lease runs the task's "
+                   "`claim_lease` seconds from that moment (section 13.2.2 step 6).", {
         "task": (OBJECT_ID, R), "project": (OBJECT_ID, R), "note": (NOTE, O)}),
     _type("approval", "The project's coordinator lets a claim hold a task of a project with `claim_approval`.", {
         "claim": (OBJECT_ID, R), "note": (NOTE, O)}, notes={"claim": "id of the claim approved"}),

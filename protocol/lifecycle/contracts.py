@@ -196,7 +196,8 @@ def project_contract_work(objects: list[SignedObject], now: int) -> dict:
         milestones = tuple(MilestoneWork(
             key=m.key, due=m.due,
             delivered=any(d.status in ("pending", "accepted", "auto_accepted") for d in m.deliveries),
-            accepted_at=m.accepted_at, delivery=m.accepted_delivery, sha256=m.sha256) for m in view.milestones)
+            accepted_at=m.accepted_at, delivery=m.accepted_delivery, sha256=m.sha256,
+            ruled_at=m.settled_at if m.state == "ruled" else None) for m in view.milestones)
         work[contract.id] = ContractWork(contract.id, view.created_at, view.scope,
                                          view.in_force_at if view.in_force else None, milestones)
     return work

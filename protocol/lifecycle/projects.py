@@ -56,6 +56,13 @@ class MilestoneWork:
     accepted_at: int | None = None
     delivery: str | None = None  # the accepted delivery's id
     sha256: str | None = None  # its artifact digest
+    ruled_at: int | None = None  # settled by a ruling (any outcome) before it was complete
+
+    @property
+    def done_at(self) -> int | None:
+        """When nothing more is owed on it for the task: accepted, else ruled (spec 13.2.2 step 7). A milestone
+        a ruling closed (for_client, say) is never accepted, yet the task must not stay overdue forever."""
+        return self.accepted_at if self.accepted_at is not None else self.ruled_at
 
 
 @dataclass(frozen=True)
@@ -181,9 +188,9 @@ def _passes(obj: SignedObject, held: Mapping[str, SignedObject]) -> bool:
 
 
 def _accepted_at(contract: ContractWork | None) -> int | None:
-    if contract is None or not contract.milestones or any(m.accepted_at is None for m in contract.milestones):
+    if contract is None or not contract.milestones or any(m.done_at is None for m in contract.milestones):
         return None
-    return max(m.accepted_at for m in contract.milestones)  # type: ignore[type-var]
+    return max(m.done_at for m in contract.milestones)  # type: ignore[type-var]
 
 
 def _contract_for(covering: list[ContractWork], since: int | None) -> ContractWork | None:
@@ -302,7 +309,7 @@ def _task_round(task: SignedObject, related: Mapping[str, list], project_body: M
     accepted_at = _accepted_at(contract)
     if accepted_at is not None:
         state = "accepted"
-    elif contract is not None and all(m.delivered or m.accepted_at is not None for m in contract.milestones):
+    elif contract is not None and all(m.delivered or m.done_at is not None for m in contract.milestones):
         state = "delivered"
     elif contract is not None:
         state = "contracted"
@@ -326,7 +333,7 @@ def _task_view(task: SignedObject, round_: Mapping[str, Any], schedule: Schedule
                rounds: Mapping[str, Mapping[str, Any]], now: int) -> TaskView:
     contract: ContractWork | None = round_["contract"]
     deadline, state, claims = round_["deadline"], round_["state"], round_["claims"]
-    late = tuple(m.key for m in contract.milestones if m.due < now and m.accepted_at is None) if contract else ()
+    late = tuple(m.key for m in contract.milestones if m.due < now and m.done_at is None) if contract else ()
     overdue = state != "accepted" and (now > deadline or bool(late))
     lease_late = state == "claimed" and any(h.lease_end > deadline for h in claims.holders)
     at_risk = state != "accepted" and not overdue and (schedule.earliest_finish > deadline or lease_late)

@@ -348,3 +348,21 @@ def test_the_vectors_cover_every_project_code_and_state():
     flags = [(t["overdue"], t["at_risk"], bool(t["standby"]), bool(t["lapsed"]), bool(t["reopens"]))
              for case in VECTORS["vectors"] for t in case["view"]["tasks"]]
     assert all(any(f[i] for f in flags) for i in range(5))
+
+
+def test_a_contract_closed_by_a_ruling_settles_its_task():
+    """A for_client ruling leaves a milestone never accepted; the task is still done (spec 13.2.2 step 7):
+    it was overdue forever before, and its project could never be complete."""
+    made = signed_contract(A, BOB, T0 + 100)
+    disputed = sign(ALICE, "dispute", {"contract": made[0].id, "resolver": CAROL.did, "reason": "Nothing came."},
+                    A.body["deadline"] + DAY)
+    ruled = sign(CAROL, "ruling", {"dispute": disputed.id, "contract": made[0].id, "outcome": "for_client",
+                                   "reason": "Nothing was delivered."}, A.body["deadline"] + 2 * DAY)
+    before = project_view(P, [P, A, *made, disputed], A.body["deadline"] + 3 * DAY).task(A.id)
+    assert before.overdue and before.overdue_milestones == ("all",) and before.state == "contracted"
+    view = project_view(P, [P, A, *made, disputed, ruled], A.body["deadline"] + 3 * DAY)
+    settled = view.task(A.id)
+    assert (settled.state, settled.accepted_at, settled.overdue, settled.at_risk) == (
+        "accepted", ruled.created_at, False, False)
+    assert settled.overdue_milestones == () and view.deliverables == ()
+    assert view.complete and not view.overdue_tasks  # A is the only task held here
