@@ -39,14 +39,16 @@ def at(who: Identity, type_: str, when: int, **body: Any) -> SignedObject:
 
 ROOT = at(ALICE, "project", 0, category="web-design", title="Shop relaunch", description="A new shop.",
           budget=eur("4000"), deadline=T0 + 90 * DAY, coordinator=ALICE.did)
+COPY_ROOT = at(DAVE, "project", 0, category="copywriting", title="Catalogue texts", description="Texts.",
+               budget=eur("4000"), deadline=T0 + 90 * DAY, coordinator=DAVE.did)  # another category
 
 
 def contract(when: int = 100, client: Identity = ALICE, supplier: Identity = BOB, price: int = 1200,
-             **extra: Any) -> SignedObject:
+             root: SignedObject = ROOT, **extra: Any) -> SignedObject:
     third = price // 3
     return at(client, "contract", when, parties=[{"did": client.did, "role": "client"},
                                                  {"did": supplier.did, "role": "supplier"}],
-              scope=[ROOT.id], terms="Design and build the landing page.", price=eur(str(price)),
+              scope=[root.id], terms="Design and build the landing page.", price=eur(str(price)),
               milestones=[{"key": "design", "title": "Design", "amount": eur(str(third)), "due": T0 + when + 7 * DAY},
                           {"key": "build", "title": "Build", "amount": eur(str(price - third)),
                            "due": T0 + when + 21 * DAY}],
@@ -75,8 +77,8 @@ def paid(c: SignedObject, key: str, when: int, client: Identity = ALICE, supplie
 
 
 def completed(when: int, client: Identity = ALICE, supplier: Identity = BOB, price: int = 1200,
-              late: bool = False) -> tuple[SignedObject, list[SignedObject]]:
-    c = contract(when, client, supplier, price)
+              late: bool = False, root: SignedObject = ROOT) -> tuple[SignedObject, list[SignedObject]]:
+    c = contract(when, client, supplier, price, root)
     rest = signs(c, when + 10, client, supplier)
     done = when + (25 if late else 2) * DAY
     for key in ("design", "build"):
@@ -196,7 +198,64 @@ def _reputation() -> tuple[str, str, str | None, list[SignedObject], int]:
                             *elsewhere_rest, open_one, *signs(open_one, 600, ALICE, BOB), *reviews], T0 + 200 * DAY)
 
 
-CONTRACT_CASES = (_lifecycle, _auto_accept, _retracts, _amendments, _disputes, _refusals)
+def _withdrawn() -> tuple[str, SignedObject, list[SignedObject], int]:
+    c = contract()
+    return ("withdrawn by its author before bob signed: alice's sign is still shown, bob's later sign does not "
+            "count, a delivery is not_in_force, a review is not_completed", c,
+            [*signs(c, 200, ALICE), at(ALICE, "retract", 300, target=c.id), *signs(c, 400, BOB),
+             deliver(c, "design", 500), at(BOB, "review", 600, contract=c.id, subject=ALICE.did, rating=3)],
+            T0 + DAY)
+
+
+def _lost() -> tuple[str, SignedObject, list[SignedObject], int]:
+    c = contract()
+    one = at(ALICE, "contract", 1000, **{**c.body, "supersedes": c.id, "terms": "Two more pages."})
+    two = at(BOB, "contract", 1000, **{**c.body, "supersedes": c.id, "terms": "One more page."})
+    return ("the view of the amendment that lost: signed but never in force, lost_to the winner; its delivery "
+            "is not_in_force", one,
+            [c, *signs(c, 200, ALICE, BOB), two, *signs(one, DAY + 500, ALICE, BOB), *signs(two, DAY, BOB, ALICE),
+             deliver(one, "design", 2 * DAY)], T0 + 3 * DAY)
+
+
+def _windows() -> tuple[str, SignedObject, list[SignedObject], int]:
+    c = contract()
+    early = deliver(c, "design", 500, digest="ee" * 32)
+    design = deliver(c, "design", DAY)
+    sent, confirmed = paid(c, "design", 2 * DAY)
+    again = at(BOB, "payment", 2 * DAY + 120, contract=c.id, milestone="design", amount=eur("400"),
+               kind="confirmed", confirms=sent.id)
+    build = at(BOB, "dispute", 22 * DAY, contract=c.id, resolver=CAROL.did, milestone="build",
+               reason="The client never sent the content.")
+    return ("bob's sign is dated before the contract (signed_at is when it counts from); a delivery before "
+            "in force and its acceptance; a second acceptance after the auto-accept deadline is already_decided; "
+            "a second confirmation; a delivery at the acceptance's instant keeps its status, later ones and one after "
+            "the ruling do not; a dispute after "
+            "completion; an overdue milestone settled by a ruling has no overdue entry", c,
+            [at(BOB, "sign", 50, contract=c.id), *signs(c, 1000, ALICE), early, decide(early, 600), design,
+             decide(design, DAY + 60), decide(design, 9 * DAY), sent, confirmed, again,
+             deliver(c, "design", DAY + 60, digest="ac" * 32), deliver(c, "design", DAY + 61, digest="ab" * 32),
+             build,
+             at(CAROL, "ruling", 23 * DAY, dispute=build.id, contract=c.id, outcome="for_supplier",
+                reason="The client held up the work."),
+             deliver(c, "build", 23 * DAY + 1, digest="cd" * 32),
+             at(ALICE, "dispute", 24 * DAY, contract=c.id, resolver=CAROL.did, reason="Too late now.")],
+            T0 + 25 * DAY)
+
+
+def _category_reputation() -> tuple[str, str, str | None, list[SignedObject], int]:
+    web, web_rest = completed(100, ERIN, BOB, price=1200)
+    texts, texts_rest = completed(200, DAVE, BOB, price=500, root=COPY_ROOT)
+    erin_texts, erin_texts_rest = completed(300, ERIN, DAVE, price=90, root=COPY_ROOT)
+    reviews = [at(ERIN, "review", 40 * DAY, contract=web.id, subject=BOB.did, rating=4),
+               at(DAVE, "review", 40 * DAY, contract=texts.id, subject=BOB.did, rating=1)]
+    return ("bob's reputation in web-design only: the copywriting contract and its review are left out, but "
+            "erin's copywriting contract with dave still gives her pair weight 4",
+            BOB.did, "web-design", [ROOT, COPY_ROOT, web, *web_rest, texts, *texts_rest, erin_texts,
+                                    *erin_texts_rest, *reviews], T0 + 60 * DAY)
+
+
+CONTRACT_CASES = (_lifecycle, _auto_accept, _retracts, _amendments, _disputes, _refusals, _withdrawn, _lost,
+                  _windows)
 
 
 def _refusal(obj: SignedObject, held: dict[str, SignedObject]) -> str | None:
@@ -224,11 +283,12 @@ def lifecycle_contracts_vectors() -> dict:
                         "refusals": [{"id": o.id, "type": o.type, "code": code} for o in objects
                                      if (code := _refusal(o, held)) is not None],
                         "view": contract_view(c, [ROOT, *objects], now).as_dict()})
-    name, did, category, objects, now = _reputation()
-    objects = _scrambled(objects, len(vectors))
-    vectors.append({"name": name, "kind": "reputation", "now": now, "did": did, "category": category,
-                    "objects": [o.as_dict() for o in objects],
-                    "reputation": reputation(did, objects, now, category).as_dict()})
+    for seed, make in ((6, _reputation), (1001, _category_reputation)):  # 6: the first file's scramble, kept
+        name, did, category, objects, now = make()
+        objects = _scrambled(objects, seed)
+        vectors.append({"name": name, "kind": "reputation", "now": now, "did": did, "category": category,
+                        "objects": [o.as_dict() for o in objects],
+                        "reputation": reputation(did, objects, now, category).as_dict()})
     return {"description": "objects, now -> contract view and static refusals (section 13.3), or a participant's "
                            "reputation (section 13.4); verify each object with the clock at its own created_at",
             "seeds": {name: bytes([n] * 32).hex() for name, n in SEEDS.items()}, "vectors": vectors}

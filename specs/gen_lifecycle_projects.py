@@ -134,7 +134,32 @@ def _refusals() -> tuple[str, SignedObject, list[SignedObject], int]:
             [a, other, foreign, *bad], T0 + 9)
 
 
-CASES = (_standby, _approval, _schedule, _reopen, _recombination, _refusals)
+def _cascade() -> tuple[str, SignedObject, list[SignedObject], int]:
+    p = project()
+    a = task(p, "Banner")
+    bob, dave, carol = claim(a, BOB, 100), claim(a, DAVE, 200), claim(a, CAROL, 4 * DAY + 200)
+    gone = claim(a, CAROL, 150)
+    return ("a lapse cascade: the standby promoted at the first lapse lapses at the same arrival too; a claim "
+            "retracted by its author never counts, a retract dated after now does not count yet", p,
+            [carol, a, sign(CAROL, "retract", {"target": gone.id}, T0 + 160), dave, gone, bob,
+             sign(DAVE, "retract", {"target": dave.id}, T0 + 4 * DAY + 400)], T0 + 4 * DAY + 300)
+
+
+def _frozen_and_ruled() -> tuple[str, SignedObject, list[SignedObject], int]:
+    p = project()
+    a, b = task(p, "Header", deadline=10), task(p, "Footer", deadline=10, at=2)
+    made_a, made_b = contract_chain(a, BOB, 1000, "aa" * 32, 100)[:3], contract_chain(b, DAVE, 1100, "bb" * 32, 100)
+    disputed = sign(ALICE, "dispute", {"contract": made_a[0].id, "resolver": CAROL.did, "reason": "Nothing came."},
+                    T0 + 11 * DAY)
+    ruled = sign(CAROL, "ruling", {"dispute": disputed.id, "contract": made_a[0].id, "outcome": "for_client",
+                                   "reason": "Nothing was delivered."}, T0 + 12 * DAY)
+    return ("a contract freezes the claims (a claim after it is in no list); a task whose contract a for_client "
+            "ruling closed is accepted at the ruling, not overdue, and the project completes", p,
+            [ruled, claim(a, BOB, 500), *made_b, b, claim(a, DAVE, 2000), disputed, a, *made_a,
+             claim(b, CAROL, 900)], T0 + 13 * DAY)
+
+
+CASES = (_standby, _approval, _schedule, _reopen, _recombination, _refusals, _cascade, _frozen_and_ruled)
 
 
 def _refusal(obj: SignedObject, held: dict[str, SignedObject]) -> str | None:
