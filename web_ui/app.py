@@ -13,7 +13,7 @@ import aiohttp
 from aiohttp import web
 
 from kinode.node import Node
-from web_ui import contracts, events, login, participant, security, work
+from web_ui import contracts, events, login, participant, security, settings, work
 from web_ui.appkeys import CLIENT, NODE
 from web_ui.render import render
 from web_ui.security import GUARD, Guard
@@ -38,6 +38,7 @@ def create_app(node: Node, guard: Guard) -> web.Application:
     app.add_routes(participant.routes)
     app.add_routes(work.routes)
     app.add_routes(contracts.routes)
+    app.add_routes(settings.routes)
     if node.config.is_hub:
         from web_ui import hub
         app.add_routes(hub.routes)

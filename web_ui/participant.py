@@ -153,12 +153,6 @@ async def delivery(request: web.Request) -> web.Response:
                   deliveries=await overview.deliveries(node, limit=100))
 
 
-@routes.get("/settings")
-async def settings(request: web.Request) -> web.Response:
-    node = request.app[NODE]
-    return render(request, "settings.html", config=node.config, remotes=await overview.remotes(node))
-
-
 @routes.post("/labels/{id}/respond")
 async def respond_to_label(request: web.Request) -> web.StreamResponse:
     """The author affected by a hub's label answers it; hubs show the answer beside the label."""

@@ -182,6 +182,14 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    saved = None
+    if not is_hub:
+        from kinode.federation import user_settings  # what the owner chose in the web UI; flags win
+        try:
+            saved = user_settings.load(args.data_dir)
+        except user_settings.SettingsError as error:
+            raise BadInput(str(error), code=error.code) from None
+        flags, remotes = remotes, user_settings.merged_hubs(remotes, saved)
     if not remotes and not is_hub:
         warn("no --hub given: what you publish is kept in this node's outbox and delivered once you start "
              "`kinode serve` with --hub URL")
@@ -190,11 +198,12 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
     config = NodeConfig(
         data_dir=Path(args.data_dir), host=args.host, port=args.port, roles=roles,
         categories=hub_config.slugs if is_hub else (), hubs=() if is_hub else remotes,
-        peers=remotes if is_hub else (), discover=args.discover, public_url=args.public_url,
+        peers=remotes if is_hub else (), discover=args.discover or bool(saved and saved.discover), public_url=args.public_url,
         reconcile_interval=getattr(args, "reconcile_interval", 30.0),
         verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args), **_bounds(args),
         extra={"hub": hub_config, "hub_flags": (args.category, args.peer)} if is_hub
-        else {"hub_directory": not args.no_hub_directory})
+        else {"hub_directory": not args.no_hub_directory and saved.hub_directory, "flag_hubs": flags,
+              "flag_discover": args.discover, "flag_no_hub_directory": args.no_hub_directory})
     from kinode.cli.runner import serve  # the server's imports only when one starts
     asyncio.run(serve(config, identity, ui_port=None if args.no_ui else args.ui_port, as_json=args.json))
     return 0
