@@ -4,6 +4,8 @@ Plain queries over `objects`; the judgement (does an endorsement count, does
 a label apply) is `protocol.hubs`'s, on what these return.
 """
 
+import json
+
 from sqlite_utils import Database
 
 from protocol.envelope import SignedObject
@@ -77,3 +79,18 @@ def objects_by_id(db: Database, ids: list[str]) -> dict[str, SignedObject]:
 
 def held_count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM objects WHERE hidden_by IS NULL").fetchone()[0]
+
+
+def labels_on(db: Database, ids: list[str], authors: list[str], by: list[str], now: int) -> list[SignedObject]:
+    """Visible, unexpired labels by `by` on any of `ids` (scope object) or `authors` (scope author).
+
+    One query whatever the page size: each list is one bound JSON parameter.
+    """
+    rows = db.execute(
+        "SELECT wire FROM objects WHERE type = 'label' AND hidden_by IS NULL "
+        "AND author IN (SELECT value FROM json_each(?)) AND json_extract(wire, '$.body.expires') > ? "
+        "AND (json_extract(wire, '$.body.target') IN (SELECT value FROM json_each(?)) "
+        "OR json_extract(wire, '$.body.subject') IN (SELECT value FROM json_each(?))) "
+        f"ORDER BY created_at, id LIMIT {MAX_ROWS}",
+        [json.dumps(by), now, json.dumps(ids), json.dumps(authors)]).fetchall()
+    return [signed_from_wire(w) for (w,) in rows]

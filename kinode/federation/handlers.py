@@ -14,7 +14,8 @@ from kinode.federation.query import QueryError
 from kinode.federation.appkeys import BUDGET, LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
-from kinode.hub import receipts
+from kinode.federation.hub_routes import honoured
+from kinode.hub import moderation, receipts
 from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
@@ -105,7 +106,8 @@ async def get_object(request: web.Request) -> web.Response:
     object_id = request.match_info["id"]
     if not is_object_id(object_id):
         return problem("malformed", "an object id is 64 lowercase hex digits")
-    stored = await request.app[NODE].get(object_id)
+    node = request.app[NODE]
+    stored = await node.get(object_id)
     if stored is None:
         return problem("not_found", f"no object {object_id} here")
     # Answer as the node would answer a delivery of it now (spec 9.4), whatever order things arrived in.
@@ -116,7 +118,12 @@ async def get_object(request: web.Request) -> web.Response:
         return problem("retracted", f"its author retracted {object_id}", retracted_by=stored.retracted_by)
     if stored.hidden:  # a void retract: a node that saw its target first refused it and does not hold it
         return problem("not_found", f"no object {object_id} here")
-    return web.Response(body=stored.wire, content_type=JSON)
+    headers = None
+    if node.config.is_hub:  # delisted here: the signed bytes as ever, the label beside them (spec 9.4)
+        marks = await node.store.read(moderation.marks, [stored], node.now(), honoured(node))
+        if marks:
+            headers = {"Ki-Moderation": moderation.header(marks[object_id])}
+    return web.Response(body=stored.wire, content_type=JSON, headers=headers)
 
 
 @routes.get("/ki/v1/objects")
@@ -133,11 +140,24 @@ async def list_objects(request: web.Request) -> web.Response:
             filters["author"] = parse.did(query["author"], "author")
     except QueryError as error:
         return problem(error.code, error.detail)
-    stored = await request.app[NODE].store.read(
-        listing.list_objects, after, **filters, limit=limit, include_hidden=True, include_superseded=True)
+    node = request.app[NODE]
+    stored, marks = await node.store.read(_log_page, after, filters, limit, _honoured_here(node), node.now())
     next_cursor = stored[-1].seq if stored else after
-    body = b'{"next":"%d","objects":[' % next_cursor + b",".join(s.wire for s in stored) + b"]}"
-    return web.Response(body=body, content_type=JSON)
+    body = b'{"next":"%d","objects":[' % next_cursor + b",".join(s.wire for s in stored) + b"]"
+    if marks is not None:  # a hub says beside the log which entries it delists (spec 9.5)
+        body += b',"moderation":' + json.dumps(marks, separators=(",", ":")).encode()
+    return web.Response(body=body + b"}", content_type=JSON)
+
+
+def _honoured_here(node) -> set[str] | None:
+    """The DIDs whose labels this node applies: a hub's (section 14.4); None on a participant's node."""
+    return honoured(node) if node.config.is_hub else None
+
+
+def _log_page(db, after: int, filters: dict, limit: int, honoured_dids: set[str] | None, now: int):
+    """One page of the log and, on a hub, its entries' moderation marks, from one read snapshot."""
+    stored = listing.list_objects(db, after, **filters, limit=limit, include_hidden=True, include_superseded=True)
+    return stored, (None if honoured_dids is None else moderation.marks(db, stored, now, honoured_dids))
 
 
 @routes.get("/ki/v1/search")
@@ -145,22 +165,29 @@ async def search_listings(request: web.Request) -> web.Response:
     node = request.app[NODE]
     try:
         query = _search_query(request.query)
-        page, wires = await node.store.read(_search_with_objects, query, node.now())
+        page, wires, marks = await node.store.read(_search_with_objects, query, node.now(), _honoured_here(node))
     except (InvalidQuery, InvalidCursor, QueryError) as error:
         return problem(error.code, error.detail)
-    results = [{"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
-                "title": hit.title, "object": json.loads(wires[hit.id])}
-               for hit in page.results if hit.id in wires]
+    results = []
+    for hit in page.results:
+        if hit.id not in wires:
+            continue
+        result = {"id": hit.id, "type": hit.type, "author": hit.author, "created_at": hit.created_at,
+                  "title": hit.title, "object": json.loads(wires[hit.id])}
+        if hit.id in marks:  # delisted here: still found, and said so (spec 9.6)
+            result["moderation"] = marks[hit.id]
+        results.append(result)
     return web.json_response({"results": results, "next": page.next_cursor})
 
 
-def _search_with_objects(db, query: SearchQuery, now: int):
-    """One page and its objects' bytes, from one read snapshot."""
+def _search_with_objects(db, query: SearchQuery, now: int, honoured_dids: set[str] | None):
+    """One page, its objects' bytes and (on a hub) their moderation marks, from one read snapshot."""
     page = search(db, query, now)
     ids = [hit.id for hit in page.results]
-    marks = ",".join("?" * len(ids))
-    wires = dict(db.execute(f"SELECT id, wire FROM objects WHERE id IN ({marks})", ids).fetchall()) if ids else {}
-    return page, wires
+    places = ",".join("?" * len(ids))
+    wires = dict(db.execute(f"SELECT id, wire FROM objects WHERE id IN ({places})", ids).fetchall()) if ids else {}
+    marks = moderation.marks(db, page.results, now, honoured_dids) if honoured_dids is not None else {}
+    return page, wires, marks
 
 
 def _search_query(params) -> SearchQuery:

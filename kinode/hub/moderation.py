@@ -55,3 +55,40 @@ def object_moderation(db: Database, object_id: str, now: int, honoured: set[str]
     delisting = hubs.delisting(obj, all_states)
     return {"id": object_id, "delisted": bool(delisting), "why": [s.why for s in delisting],
             "labels": [s.as_dict() for s in all_states]}
+
+
+def marks(db: Database, page: Iterable, now: int, honoured: set[str]) -> dict[str, list[dict]]:
+    """Object id -> the marks of the labels delisting it here (spec 9.4-9.6), for a page of search hits or
+    log entries (anything with `id` and `author`): one query for the page's labels, one more for the
+    authors' responses only when some label applies. Ids absent from the answer are not delisted."""
+    page = list(page)
+    if not page:
+        return {}
+    found = hub_objects.labels_on(db, sorted({p.id for p in page}), sorted({p.author for p in page}),
+                                  sorted(honoured), now)
+    if not found:
+        return {}
+    answers = hub_objects.responses(db, [l.id for l in found])
+    by_id = {p.id: p for p in page}  # label_state only reads the target's `author`
+    applying = [hubs.label_state(l, now, honoured, answers, by_id) for l in found]
+    answer = {}
+    for item in page:
+        delisting = hubs.delisting(item, applying)
+        if delisting:
+            answer[item.id] = [mark(s) for s in delisting]
+    return answer
+
+
+def mark(state: hubs.LabelState) -> dict:
+    """What a delisted entry carries beside its signed object: the label, its reason and the answers."""
+    body = state.label.body
+    return {"label": state.label.id, "by": state.label.author, "scope": body.get("scope"),
+            "reason": body.get("reason"), "note": body.get("note"), "expires": body.get("expires"),
+            "responses": [{"id": r.id, "author": r.author, "created_at": r.created_at, "text": r.body.get("text")}
+                          for r in state.responses]}
+
+
+def header(object_marks: list[dict]) -> str:
+    """The Ki-Moderation header of a delisted object (an RFC 8941 list): label id, reason, expiry, by."""
+    return ", ".join(f'"{m["label"]}";reason={m["reason"]};expires={m["expires"]};by="{m["by"]}"'
+                     for m in object_marks)

@@ -196,6 +196,46 @@ def test_labels_delist_with_responses_expiry_and_retraction_honoured_by_policy(h
     eventually(lambda: c.get_raw(f"/ki/v1/objects/{withdraw.id}")[0] == 200, what="C holding the retract")
 
 
+def test_a_delisted_offer_is_marked_in_search_the_log_and_on_fetch_until_lifted(hubs):
+    """Spec 9.4-9.6: a hub still finds, logs and serves a delisted object byte for byte, with the label beside it."""
+    a, b, _ = hubs
+    hub_key, seller, now = a_identity(a), Identity(bytes([46]) * 32), int(time.time())
+    listing, other = offer(seller, "Zorblatt brochure site", at=now - 5), offer(seller, "Zorblatt menu card", at=now - 5)
+    delisting = sign(hub_key, "label", {"scope": "object", "target": listing.id, "reason": "duplicate",
+                                        "note": "Listed twice.", "expires": now + 3600}, now - 2)
+    expired = sign(hub_key, "label", {"scope": "object", "target": other.id, "reason": "spam",
+                                      "expires": now - 1}, now - 3)
+    foreign = sign(OUTSIDER, "label", {"scope": "author", "subject": seller.did, "reason": "fraud",
+                                       "expires": now + 3600}, now - 2)  # by no DID A honours
+    answer = sign(seller, "response", {"label": delisting.id, "text": "The other one is a different size."}, now)
+    deliver(a, listing, other, delisting, expired, foreign, answer)
+
+    def marks():
+        found = {r["id"]: r for r in get(a, "/ki/v1/search?q=zorblatt")["results"]}
+        log = get(a, f"/ki/v1/objects?type=offer&author={seller.did}")
+        status, body, headers = http_json("GET", a.url + f"/ki/v1/objects/{listing.id}")
+        assert status == 200 and set(found) == {listing.id, other.id} == {o["id"] for o in log["objects"]}
+        assert found[listing.id]["object"] == listing.as_dict() and log["objects"][0] in (listing.as_dict(), other.as_dict())
+        assert a.get_raw(f"/ki/v1/objects/{listing.id}") == (200, listing.wire)  # the signed bytes, unchanged
+        assert "moderation" not in found[other.id] and other.id not in log["moderation"]  # expired, foreign: no mark
+        return found[listing.id].get("moderation"), log["moderation"].get(listing.id), headers.get("Ki-Moderation")
+
+    in_search, in_log, header = eventually(lambda: (m := marks())[0] and m[0][0]["responses"] and m,
+                                           what="the mark with the response")
+    assert in_search == in_log == [{"label": delisting.id, "by": a.did, "scope": "object", "reason": "duplicate",
+                                    "note": "Listed twice.", "expires": now + 3600, "responses": [
+                                        {"id": answer.id, "author": seller.did, "created_at": now,
+                                         "text": "The other one is a different size."}]}]
+    assert header == f'"{delisting.id}";reason=duplicate;expires={now + 3600};by="{a.did}"'
+    assert "Ki-Moderation" not in http_json("GET", a.url + f"/ki/v1/objects/{other.id}")[2]
+    # B honours A's labels by policy, so it marks the offer too once both arrived
+    eventually(lambda: listing.id in get(b, f"/ki/v1/objects?type=offer&author={seller.did}")["moderation"],
+               what="B marking the offer")
+    # the hub lifts its label: no mark anywhere, the offer still found and served
+    deliver(a, sign(hub_key, "retract", {"target": delisting.id}, int(time.time())))
+    eventually(lambda: marks() == (None, None, None), what="the mark lifted")
+
+
 def a_identity(proc) -> Identity:
     """Hub A's own key, read from its (unencrypted) data dir, to sign labels as the hub."""
     from kinode import keystore

@@ -66,11 +66,23 @@ def test_standing_and_delisting_from_storage_equal_the_rules_over_any_subset_in_
         listing = [o for o in held if o.type == "offer"]
         delisted = {o.id: bool(d) for o in listing
                     for d in [store.read_sync(moderation.moderation_of, [o], now, {HUB.did}).get(o.id)]}
+        marks = store.read_sync(moderation.marks, listing, now, {HUB.did})  # what search and the log carry
     finally:
         store.close()
     want_counts, want_delisted = expected(held, now)
     assert got == want_counts
     assert delisted == want_delisted
+    assert marks == expected_marks(held, now)
+
+
+def expected_marks(held: list, now: int) -> dict:
+    """The marks (spec 9.5) the pure rules give the held listing: its applying labels, oldest first."""
+    retracted = {o.body["target"] for o in held if o.type == "retract"}
+    labels = sorted((l for l in held if l.type == "label" and l.id not in retracted), key=lambda l: (l.created_at, l.id))
+    states = [hubs.label_state(l, now, {HUB.did}, [o for o in held if o.type == "response"],
+                               {o.id: o for o in held}) for l in labels]
+    return {o.id: [moderation.mark(s) for s in hubs.delisting(o, states)]
+            for o in held if o.type == "offer" and hubs.delisting(o, states)}
 
 
 @pytest.mark.parametrize("text, key", [
