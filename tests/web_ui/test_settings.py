@@ -3,6 +3,7 @@ with a sentence beside the field and changes nothing, and the settings survive a
 
 import json
 import re
+import subprocess
 import urllib.parse
 import urllib.request
 
@@ -110,3 +111,33 @@ def test_a_settings_change_without_the_csrf_token_is_refused(root):
         assert not (carol.data_dir / "settings.json").exists()
     finally:
         carol.stop()
+
+
+def test_flags_win_over_the_file_and_the_page_says_which_came_from_a_flag(root, hub):
+    (root / "erin").mkdir()
+    saved = "http://127.0.0.1:9"  # loopback, nothing listens: only listed, never reached
+    (root / "erin" / "settings.json").write_text(json.dumps({"hubs": [saved, hub.url], "discover": False}))
+    erin = start(root, "erin", hubs=[hub.url])
+    try:
+        cookie = login(erin)
+        page = request(erin, "GET", "/settings", headers={"Cookie": cookie}).text
+        assert f"{hub.url} — from <code>--hub</code>" in page and f"Remove {saved}" in page
+        assert f"Remove {hub.url}" not in page  # a flag's hub is not offered for removal
+        answer = _post(erin, cookie, "/settings/hubs/remove", url=hub.url)
+        assert answer.status == 422
+        assert re.search(r'id="f-hub-error">[^<]*was given with --hub; restart the node without it', answer.text)
+        assert hub.url in json.loads((erin.data_dir / "settings.json").read_text())["hubs"]
+    finally:
+        erin.stop()
+
+
+def test_a_settings_file_that_is_not_ours_stops_serve_with_a_sentence(root):
+    from harness import KINODE
+    data_dir = root / "frank"
+    subprocess.run(KINODE + ["init", "--data-dir", str(data_dir), "--no-passphrase"], check=True, capture_output=True)
+    (data_dir / "settings.json").write_text('{"hubs": ["ftp://127.0.0.1:7310"]}')
+    done = subprocess.run(KINODE + ["serve", "--data-dir", str(data_dir), "--port", "0", "--no-ui"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "settings.json is not a kinode settings file: Only http and https URLs are fetched. [bad_config]" \
+        in done.stderr
