@@ -147,7 +147,7 @@ def _queue_for_hub(db, did: str, category: str, url: str, now: int) -> None:
     """Queue the owner's objects filed under `category` (and its profile) for a hub that serves it;
     entries already queued (INSERT OR IGNORE), delivered or refused there are left alone."""
     rows = db.execute("SELECT id FROM objects WHERE author = ? AND hidden_by IS NULL AND (category = ? OR id IN "
-                      "(SELECT object_id FROM current_versions WHERE type = 'profile' AND author = ?))",
+                      "(SELECT object_id FROM current_versions WHERE type = 'profile' AND author = ?)) "
                       "AND id NOT IN (SELECT object_id FROM deliveries WHERE destination = ? "
                       "AND state IN ('delivered', 'rejected'))", [did, category, did, url]).fetchall()
     outbox.enqueue_many(db, [i for (i,) in rows], [url], now)
