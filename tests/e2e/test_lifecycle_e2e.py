@@ -14,6 +14,8 @@ import json
 import subprocess
 import time
 
+import pytest
+
 from harness import KINODE, eventually
 
 EUR = "EUR"
@@ -47,6 +49,9 @@ def profile(federation, proc, name: str, hub) -> None:
     cli(proc, "profile", "--name", name, "--node", proc.url, "--hub", hub.url)
 
 
+# About 40 s on a quiet 2-core box and over 100 s under load: a whole project from posting to
+# reviews across five processes, so it gets more than the suite's 120 s per test.
+@pytest.mark.timeout(480)
 def test_a_project_from_posting_to_reviews(federation):
     hub = federation.hub("hub", [CATEGORY])
     coord = federation.node("coord", hubs=[hub.url])
