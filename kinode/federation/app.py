@@ -6,13 +6,12 @@ with the app and a shutdown finishes in-flight writes before the store closes.
 """
 
 import asyncio
-import contextlib
 import logging
 
 from aiohttp import web
 
 from kinode.federation import handlers as federation
-from kinode.federation import hub_routes, mailbox, stream, work_routes
+from kinode.federation import hub_routes, tasks as background_tasks, mailbox, stream, work_routes
 from kinode.federation.front_page import front_page
 from kinode.federation.appkeys import BUDGET, GUARD, LIMITS, NODE, REPLAYS
 from kinode.federation.connections import ConnectionGuard, descriptor_cap
@@ -110,21 +109,17 @@ async def _client_session(app: web.Application):
 
 async def _background(app: web.Application):
     node, sessions = app[NODE], app[SESSIONS]
-    tasks = [asyncio.create_task(Gossip(node, sessions).run(), name="gossip"),
-             asyncio.create_task(refresh_remotes(node, sessions), name="remotes")]
+    tasks = [background_tasks.start(Gossip(node, sessions).run(), name="gossip"),
+             background_tasks.start(refresh_remotes(node, sessions), name="remotes")]
     if node.config.is_hub:
         from kinode.federation.reconcile import reconcile_forever
-        tasks.append(asyncio.create_task(reconcile_forever(node, sessions), name="reconcile"))
-        tasks.append(asyncio.create_task(mailbox.expire_forever(node), name="mailbox-expiry"))
+        tasks.append(background_tasks.start(reconcile_forever(node, sessions), name="reconcile"))
+        tasks.append(background_tasks.start(mailbox.expire_forever(node), name="mailbox-expiry"))
     else:
-        tasks.append(asyncio.create_task(mailbox.fetch_forever(node, sessions), name="mailbox"))
-        tasks.append(asyncio.create_task(fetch_context_forever(node, sessions), name="context"))
+        tasks.append(background_tasks.start(mailbox.fetch_forever(node, sessions), name="mailbox"))
+        tasks.append(background_tasks.start(fetch_context_forever(node, sessions), name="context"))
     if node.config.discover:
         from kinode.federation.discovery_task import discover_forever
-        tasks.append(asyncio.create_task(discover_forever(node, sessions), name="discovery"))
+        tasks.append(background_tasks.start(discover_forever(node, sessions), name="discovery"))
     yield
-    for task in tasks:
-        task.cancel()
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await background_tasks.stop(tasks)

@@ -12,7 +12,6 @@ On a participant's node (unless the directory is switched off):
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
@@ -20,6 +19,7 @@ import logging
 import aiohttp
 
 from kinode.errors import ChallengeFailed
+from kinode.federation import tasks as background_tasks
 from kinode.federation.challenge import challenge_peer
 from kinode.federation.sessions import open_sessions
 from kinode.hub import announce, directory
@@ -38,16 +38,12 @@ async def background(app):
     tasks = []
     async with open_sessions(node.config) as sessions:
         if node.config.is_hub:
-            tasks.append(asyncio.create_task(announce_forever(node), name="hub-announce"))
-            tasks.append(asyncio.create_task(verify_forever(node, sessions), name="hub-directory"))
+            tasks.append(background_tasks.start(announce_forever(node), "hub-announce"))
+            tasks.append(background_tasks.start(verify_forever(node, sessions), "hub-directory"))
         elif node.config.extra.get("hub_directory", True) and node.config.hubs:
-            tasks.append(asyncio.create_task(pick_forever(node, sessions), name="hub-picker"))
+            tasks.append(background_tasks.start(pick_forever(node, sessions), "hub-picker"))
         yield
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await background_tasks.stop(tasks)
 
 
 async def announce_forever(node) -> None:
