@@ -103,7 +103,7 @@ def _needs_of(view, me: str, role: str | None) -> list[dict[str, Any]]:
     for milestone in view.milestones:
         for attempt in milestone.deliveries:
             if attempt.status == "pending" and role in ("client", "coordinator"):
-                add("accept_or_reject", attempt.id, f"delivery of milestone {milestone.key} waits for your decision")
+                add("accept_or_reject", attempt.id, f"the delivery of {milestone.title!r} ({milestone.key}) waits for your decision")
             if attempt.status == "rejected" and role == "supplier" and milestone.state == "rejected":
                 add("deliver", view.id, f"milestone {milestone.key} was rejected: {attempt.reason}")
         for payment in milestone.payments:
