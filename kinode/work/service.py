@@ -27,6 +27,7 @@ from kinode.node import GOSSIP, Node
 from kinode.work import reads, routing
 from kinode.work.fetch import HubFetcher
 from protocol.envelope import SignedObject, sign
+from protocol.identity import is_did
 from protocol.lifecycle import refs
 from protocol.message import seal_object
 from storage import outbox
@@ -289,6 +290,8 @@ class WorkService:
         """`did`'s reputation computed here. With hubs to ask, first fetch what it depends on and this
         node lacks (the contracts of `did` and of its counterparties, with the objects they count), so
         the figures are the hub's, computed and verified here. `at`: the time to compute it for (default now)."""
+        if not is_did(did):
+            raise WorkError(f"{did!r} is not a participant's did (did:key:z6Mk...)")
         if self.fetcher is not None:
             await self._gather_contracts(did)
         return await self.node.store.read(reads.reputation, did, self.node.now() if at is None else at, category)

@@ -92,3 +92,14 @@ def test_a_profile_names_the_node_others_deliver_to(node, capsys):
     assert body == {"name": "Ada", "node": "http://127.0.0.1:7301", "hubs": ["http://127.0.0.1:7310"], "skills": ["logos"]}
     assert_clean_failure(inproc(capsys, "profile", "--data-dir", node, "--name", "Ada", "--node", "not a url"),
                          "invalid_body")
+
+
+def test_reputation_of_something_that_is_not_a_did_is_refused(tmp_path):
+    """Found trying the CLI by hand: `show reputation notadid` printed empty figures with exit 0."""
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-m", "kinode", "init", "--no-passphrase", "--data-dir", str(tmp_path)],
+                   capture_output=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "kinode", "show", "reputation", "notadid", "--data-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and "not a participant's did" in done.stderr and "[bad_input]" in done.stderr
