@@ -23,11 +23,12 @@ the first duplicate key or bad number it meets; only then does `_diagnose`
 read the whole text again to find any violation that outranks it.
 """
 
+import functools
 import json
-import operator
 import re
-from itertools import repeat
 from typing import Any, NamedTuple
+
+import orjson
 
 from protocol.errors import DuplicateKey, Malformed, NotCanonicalNumber, ProtocolError
 
@@ -82,28 +83,11 @@ _decoder = json.JSONDecoder(
     parse_int=_checked_int,
     parse_constant=_reject_constant,
 )
-# The same number rules without the pairs hook: scanning stays in C except for
-# the (rare) tokens that fail anyway. Used only by the canonical fast path.
-_scan = json.JSONDecoder(
-    parse_float=_reject_float, parse_int=_checked_int, parse_constant=_reject_constant
-).scan_once
-
-
-_encode_text = _encoder.encode  # `encode` as text: what the fast path compares with its input
-# The encoders differ only in that the ASCII-only one writes U+007F and beyond
-# as \uXXXX, so they agree on any ASCII text without a backslash or a DEL:
-# a \uXXXX in its output could not equal the text. It is a little faster.
-_encode_ascii_text = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-if json.encoder.c_make_encoder is not None:
-    # CPython: call the C encoder directly, without JSONEncoder.encode's per-call
-    # setup and cycle check; the fast path only encodes values fresh from the
-    # decoder, which hold no cycles and nothing but JSON types.
-    def _c_encoder(escape_string: Any) -> Any:
-        chunks = json.encoder.c_make_encoder(None, None, escape_string, None, ":", ",", True, False, False)
-        return lambda value: "".join(chunks(value, 0))
-
-    _encode_text = _c_encoder(json.encoder.c_encode_basestring)
-    _encode_ascii_text = _c_encoder(json.encoder.c_encode_basestring_ascii)
+# The fast path's decoder and encoder (see `_proves_canonical` for why they agree with the canonical rules).
+_orjson_loads = orjson.loads
+_orjson_dumps = orjson.dumps
+_ORJSON_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+_encode_item = functools.partial(orjson.dumps, option=_ORJSON_OPTIONS)
 
 
 class Canonical(NamedTuple):
@@ -139,60 +123,94 @@ def parse_batch(data: bytes | str, member: str) -> tuple[Any, list[Canonical] | 
 
     Nodes send a batch as `{"<member>":[` + the items' canonical bytes joined
     by commas + `]}`, which is the batch's own canonical encoding. For such
-    input the second item lists the items with their bytes, cut from one
-    encoding pass; for anything else it is None.
+    input the second item lists the items with their bytes, each encoded once
+    by orjson; for anything else it is None.
     """
-    text = _text_if_cheap(data)
-    if text is not None:
+    wire = _bytes_if_cheap(data)
+    if wire is not None:
         try:
-            value, _ = _scan(text, 0)
+            value = _orjson_loads(wire)
             items = value.get(member) if type(value) is dict and len(value) == 1 else None
             if type(items) is list:
-                wires = list(map(_encoder_for(text), items))
-                if ("{%s:[%s]}" % (_encoder.encode(member), ",".join(wires)) == text
-                        and (text.isascii() or _keys_are_ascii(value))):
-                    if _bracket_count(text) > MAX_DEPTH:  # a batch has many: bound each item's depth
-                        counts = list(map(operator.add, map(str.count, wires, repeat("[")),
-                                          map(str.count, wires, repeat("{"))))
-                        if max(counts) > MAX_DEPTH - 2:
-                            for item, count in zip(items, counts):
-                                if count > MAX_DEPTH - 2:
-                                    _check_depth(item, around=2)
-                    return value, [Canonical(item, wire.encode("utf-8")) for item, wire in zip(items, wires)]
-        except (ValueError, RecursionError, StopIteration):
-            pass  # not canonical, or not even valid: the strict parser says which
+                wires = list(map(_encode_item, items))
+                if (b"{%s:[%s]}" % (_orjson_dumps(member), b",".join(wires)) == wire
+                        and _plain(value, wire.isascii())):
+                    return value, list(map(Canonical, items, wires))
+        except (ValueError, TypeError):
+            pass  # orjson's decode and encode errors: not canonical, or not even valid; the strict parser says which
     return _parse_strictly(data), None
 
 
 def _parse_if_canonical(data: bytes | str) -> tuple[Any, bytes] | None:
     """The value and bytes of `data` if it is exactly canonical, else None (then parse strictly)."""
-    text = _text_if_cheap(data)
-    if text is None:
+    wire = _bytes_if_cheap(data)
+    if wire is None:
         return None
     try:
-        value = _scan(text, 0)[0]  # trailing text cannot survive the comparison below
-        if _encoder_for(text)(value) != text or not (text.isascii() or _keys_are_ascii(value)):
+        value = _orjson_loads(wire)
+    except ValueError:  # orjson.JSONDecodeError: not JSON, not UTF-8, a BOM, a lone surrogate escape
+        return None
+    return (value, wire) if _proves_canonical(value, wire) else None
+
+
+def _proves_canonical(value: Any, wire: bytes) -> bool:
+    """Whether `wire`, which orjson decoded to `value`, is canonical text under every rule.
+
+    orjson's sorted encoding writes ints, strings (escapes included, checked
+    for every code point in the tests), true, false and null exactly as the
+    canonical encoder does, so equal bytes rule out whitespace, key order,
+    escapes other than the canonical ones, duplicate keys (orjson keeps the
+    last, so a member would be missing), numbers not spelled as canonical
+    integers and, with STRICT_INTEGER, integers beyond +-(2**53 - 1). What
+    equal bytes cannot rule out, `_plain` checks on the value.
+    """
+    try:
+        if _orjson_dumps(value, option=_ORJSON_OPTIONS) != wire:
+            return False
+    except TypeError:  # orjson.JSONEncodeError: an integer beyond 53 bits, or nesting past orjson's limit
+        return False
+    return _plain(value, wire.isascii())
+
+
+def _plain(value: Any, keys_are_ascii: bool) -> bool:
+    """No float anywhere, nesting at most MAX_DEPTH and, unless known already, ASCII keys.
+
+    A float survives the comparison in `_proves_canonical` when spelled the
+    way orjson writes it ("1.0", "1e+16"), so floats are looked for here. One
+    pass, level by level, over the containers only.
+    """
+    kind = type(value)
+    if kind is not dict and kind is not list:
+        return kind is not float
+    level, pending = 1, [value]
+    while pending:
+        if level > MAX_DEPTH:
+            return False
+        children = []
+        for item in pending:
+            if type(item) is dict:
+                if not keys_are_ascii and not "".join(item).isascii():
+                    return False
+                item = item.values()
+            for child in item:
+                kind = type(child)
+                if kind is dict or kind is list:
+                    children.append(child)
+                elif kind is float:
+                    return False
+        pending, level = children, level + 1
+    return True
+
+
+def _bytes_if_cheap(data: bytes | str) -> bytes | None:
+    if type(data) is bytes:
+        return data
+    if type(data) is str:
+        try:
+            return data.encode("utf-8")
+        except UnicodeEncodeError:  # a raw lone surrogate: the strict parser reports it
             return None
-    except (ValueError, RecursionError, StopIteration):
-        return None  # ProtocolError and JSONDecodeError are ValueErrors; StopIteration is empty input
-    if _bracket_count(text) > MAX_DEPTH:
-        _check_depth(value)  # canonical in every other way, so too deep is the one error to report
-    try:
-        return value, data if type(data) is bytes else text.encode("utf-8")  # raises on a lone surrogate
-    except UnicodeEncodeError:
-        return None
-
-
-def _encoder_for(text: str) -> Any:
-    # "\\" is one memchr; CPython's search for the two characters "\\u" costs a microsecond
-    return _encode_ascii_text if text.isascii() and "\\" not in text and "\x7f" not in text else _encode_text
-
-
-def _text_if_cheap(data: bytes | str) -> str | None:
-    try:
-        return data if type(data) is str else bytes(data).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+    return bytes(data)
 
 
 def _bracket_count(text: str) -> int:
@@ -213,20 +231,6 @@ def _check_depth(value: Any, around: int = 0) -> None:
                 if type(child) is list or type(child) is dict:
                     children.append(child)
         pending, level = children, level + 1
-
-
-def _keys_are_ascii(value: Any) -> bool:
-    """Whether every object key in `value` is ASCII; only needed when the text is not."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if type(item) is dict:
-            if not "".join(item).isascii():
-                return False
-            pending.extend(item.values())
-        elif type(item) is list:
-            pending.extend(item)
-    return True
 
 
 def _parse_strictly(data: bytes | str) -> Any:
