@@ -292,6 +292,13 @@ def validate_body(type_: str, body: Mapping[str, Any], created_at: int, author: 
     spec = BODY_TYPES.get(type_)
     if spec is None:
         raise UnknownType(f"unknown object type {type_!r}")
-    spec.fields.check(body, "body")
+    check_body(spec, body, created_at, author)
+
+
+def check_body(spec: BodyType, body: Mapping[str, Any], created_at: int, author: str | None) -> None:
+    """`validate_body` for a type already looked up (`envelope.verify` has done so)."""
+    fields = spec.fields
+    if not fields.ok(body):  # the common case builds no path strings
+        fields.explain(body, "body")
     for rule in spec.rules:
         rule.check(body, created_at, author)

@@ -57,13 +57,23 @@ def check_money(value: Any, path: str) -> None:
             raise InvalidBody(f"{path}.amount: {amount!r} has more fraction digits than {currency} allows ({allowed})")
 
 
+# Currency codes that passed `_CURRENCY` (a handful recur): a set lookup instead of the regex.
+_PASSED_CURRENCIES: set[str] = set()
+
+
 def is_money(value: Any) -> bool:
     """Whether `check_money` would accept `value`; builds no error text."""
     if type(value) is not dict or len(value) != 2:
         return False
     currency, amount = value.get("currency"), value.get("amount")
-    if type(currency) is not str or type(amount) is not str or _CURRENCY.fullmatch(currency) is None:
+    if type(currency) is not str or type(amount) is not str:
         return False
+    if currency not in _PASSED_CURRENCIES:
+        if _CURRENCY.fullmatch(currency) is None:
+            return False
+        if len(_PASSED_CURRENCIES) >= 1024:  # bounded: there are fewer than 200 real codes
+            _PASSED_CURRENCIES.clear()
+        _PASSED_CURRENCIES.add(currency)
     match = _AMOUNT.fullmatch(amount)
     # digits after the point: -1 when there is no point
     return match is not None and len(amount) - match.end(1) - 1 <= MINOR_UNITS.get(currency, DEFAULT_MINOR_UNITS)

@@ -28,6 +28,22 @@ _JUST_STR = frozenset({str})
 WHITE_SPACE = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _BLANK = re.compile(f"[{WHITE_SPACE}]*")
 _DID_LENGTH = 56  # "did:key:z" + 47 base58 digits: the length of every Ed25519 did:key
+PASSED_LIMIT = 4096
+
+
+class Passed(set):
+    """Strings that passed one shape's check lately, so that a repeat costs a set lookup, not a regex.
+
+    Slugs, skills and currency codes recur in nearly every object a hub sees.
+    Only exact `str` values that passed go in, so membership (which compares
+    by value) means the check would pass again. Cleared when full, to bound it.
+    """
+
+    def add_all(self, values: Any) -> None:
+        if len(self) >= PASSED_LIMIT:
+            self.clear()
+        self.update(values)
+
 
 
 class Shape:
@@ -60,8 +76,10 @@ class Text(Shape):
 
     kind = "string"
 
-    def __init__(self, max: int, *, non_blank: bool = False, one_line: bool = False, min: int = 0):
+    def __init__(self, max: int, *, non_blank: bool = False, one_line: bool = False, min: int = 0,
+                 remember: bool = False):
         self.max, self.min, self.non_blank, self.one_line = max, min, non_blank, one_line
+        self.passed = Passed() if remember else None  # for short strings that recur (skills)
         self.length = f"{min}..{max} characters" if min else f"at most {max} characters"
         notes = [self.length]
         if non_blank:
@@ -83,10 +101,16 @@ class Text(Shape):
             return True
         if set(map(type, values)) != _JUST_STR:
             return False
+        passed = self.passed
+        if passed is not None and passed.issuperset(values):
+            return True
         lengths = list(map(len, values))
-        return (self.min <= min(lengths) and max(lengths) <= self.max
+        good = (self.min <= min(lengths) and max(lengths) <= self.max
                 and (not self.non_blank or all(map(str.strip, values)) or not any(map(_BLANK.fullmatch, values)))
                 and (not self.one_line or "".join(values).isprintable() or _CONTROL.search("".join(values)) is None))
+        if good and passed is not None:
+            passed.add_all(values)
+        return good
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
@@ -112,22 +136,40 @@ class Text(Shape):
 class Pattern(Shape):
     """A string matching a regular expression (written so that Python and ECMA-262 agree)."""
 
-    def __init__(self, name: str, regex: str, max: int, what: str, kind: str | None = None, min: int = 0):
+    def __init__(self, name: str, regex: str, max: int, what: str, kind: str | None = None, min: int = 0,
+                 remember: bool = False):
         self.name, self.regex, self.min, self.max, self.what = name, regex, min, max, what
         self.kind = kind or name
         self.constraints = f"{what}; at most {max} characters" if kind is None or kind == "string" else ""
         self._match = re.compile(regex).fullmatch
+        self.passed = Passed() if remember else None  # for short strings that recur (slugs)
 
     def ok(self, value: Any) -> bool:
-        return type(value) is str and self.min <= len(value) <= self.max and self._match(value) is not None
+        if type(value) is not str or not self.min <= len(value) <= self.max:
+            return False
+        passed = self.passed
+        if passed is None:
+            return self._match(value) is not None
+        if value in passed:
+            return True
+        if self._match(value) is None:
+            return False
+        passed.add_all((value,))
+        return True
 
     def ok_all(self, values: list[Any]) -> bool:
         if not values:
             return True
         if set(map(type, values)) != _JUST_STR:
             return False
+        passed = self.passed
+        if passed is not None and passed.issuperset(values):
+            return True
         lengths = list(map(len, values))
-        return self.min <= min(lengths) and max(lengths) <= self.max and all(map(self._match, values))
+        good = self.min <= min(lengths) and max(lengths) <= self.max and all(map(self._match, values))
+        if good and passed is not None:
+            passed.add_all(values)
+        return good
 
     def check(self, value: Any, path: str) -> None:
         if type(value) is not str:
@@ -383,7 +425,7 @@ def _first_repeat(values: list[Any]) -> Any:
 
 
 SLUG = Pattern("slug", r"[a-z0-9]+(?:-[a-z0-9]+)*", 64,
-               "a slug: lowercase letters and digits in runs joined by single hyphens", kind="slug")
+               "a slug: lowercase letters and digits in runs joined by single hyphens", kind="slug", remember=True)
 OBJECT_ID = Pattern("object_id", r"[0-9a-f]{64}", 64, "an object id: 64 lowercase hex digits", kind="id")
 SHA256 = Pattern("sha256", r"[0-9a-f]{64}", 64, "a SHA-256 digest: 64 lowercase hex digits", kind="sha256")
 URL = Pattern("url", r"https?://[A-Za-z0-9._~%!$&'()*+,;=:@\[\]-]+(?:[/?#][!-~]*)?", 2048,
@@ -402,4 +444,4 @@ MEDIA_TYPE = Pattern("media_type", r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9
 DID = Did()
 MONEY = Money()
 TIMESTAMP = Int(0, MAX_SAFE_INTEGER, name="timestamp")
-SKILLS = ListOf(Text(50, min=1, non_blank=True, one_line=True), max=50)
+SKILLS = ListOf(Text(50, min=1, non_blank=True, one_line=True, remember=True), max=50)
