@@ -295,6 +295,18 @@ def validate_body(type_: str, body: Mapping[str, Any], created_at: int, author: 
     check_body(spec, body, created_at, author)
 
 
+def passes_body(spec: BodyType, body: Mapping[str, Any], created_at: int, author: str | None) -> bool:
+    """Whether `check_body` would pass, without building the error (`envelope.verify` raises it later)."""
+    if not spec.fields.ok(body):
+        return False
+    try:
+        for rule in spec.rules:
+            rule.check(body, created_at, author)
+    except InvalidBody:
+        return False
+    return True
+
+
 def check_body(spec: BodyType, body: Mapping[str, Any], created_at: int, author: str | None) -> None:
     """`validate_body` for a type already looked up (`envelope.verify` has done so)."""
     fields = spec.fields
