@@ -345,6 +345,21 @@ def test_a_key_rotation_to_its_own_author_fails_at_the_body_step():
     assert verify(sign(ALICE, "key_rotation", {"successor": BOB.did}, NOW).as_dict(), NOW).type == "key_rotation"
 
 
+@pytest.mark.parametrize("body, type_", [
+    ({k: v for k, v in OFFER_BODY.items() if k != "title"}, "offer"),  # a field's shape
+    ({"successor": ALICE.did}, "key_rotation"),  # a rule across fields
+])
+def test_a_bad_signature_outranks_a_bad_body_decided_before_it(body, type_):
+    # verify decides the body before the signature check (it is cheaper then) but
+    # must still report the signature first, and clock_skew before the body
+    assert code_of(forge(ALICE, type_, body, NOW, sig="0" * 128)) == "bad_signature"
+    assert code_of(forge(ALICE, type_, body, NOW + MAX_CLOCK_SKEW + 1, sig="0" * 128)) == "bad_signature"
+    assert code_of(forge(ALICE, type_, body, NOW + MAX_CLOCK_SKEW + 1)) == "clock_skew"
+    with pytest.raises(ProtocolError, match="body.title: required|successor") as caught:
+        verify(forge(ALICE, type_, body, NOW), NOW)
+    assert caught.value.code == "invalid_body"
+
+
 def test_the_limits_are_the_numbers_the_spec_states():
     # Literal numbers, not the constants: changing a limit must fail a test (spec 3.3).
     assert code_of(_padded(65_536)) == "bad_id"
