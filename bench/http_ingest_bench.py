@@ -96,7 +96,7 @@ async def post_singles(url: str, bodies: list[bytes], clients: int, distinct_sou
     return time.perf_counter() - start, accepted, latencies
 
 
-STAGES = [("Ed25519 verify", "verify_signature"), ("search index", "search_index.py"),
+STAGES = [("Ed25519 verify", "signature_valid"), ("search index", "search_index.py"),
           ("other storage", "storage/"), ("validation, rest", "validate_batch"), ("parse batch JSON", "canonical.py"),
           ("gossip", "gossip.py"), ("HTTP (aiohttp)", "aiohttp/")]
 SPY_RATE = 100

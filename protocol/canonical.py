@@ -3,17 +3,22 @@
 The protocol uses the subset of JSON on which RFC 8785 (JCS) equals sorted-key,
 compact, UTF-8 JSON: integers within +-(2**53 - 1), no floats, ASCII object
 keys, no duplicate keys, well-formed Unicode. On that subset Python's C JSON
-encoder with sorted keys produces JCS byte for byte, which keeps the hot path
-(verify an incoming object) in C.
+encoder with sorted keys produces JCS byte for byte; `encode` uses it.
 
 Nodes send canonical bytes, so parsing first tries the cheapest proof that
-the input is canonical: decode it in C without hooks, encode the result and
-compare. Equal text rules out all the strict parser looks for (a duplicate
-key would have lost a member, a float or big integer fails its hook, a
-`\\u` escape in a key or a lone surrogate would be spelled differently, and
-non-ASCII keys are looked for whenever the text is not ASCII). Anything else
-goes to the strict parser, which reports the exact error, so both paths
-return the same value or raise the same error for every input.
+the input is canonical, with orjson (about a third of the stdlib's round
+trip): decode the bytes, encode the result with sorted keys and
+STRICT_INTEGER, compare, then walk the value once for what equal bytes cannot
+rule out. Equal bytes rule out whitespace, key order, any escape but the
+canonical ones (orjson escapes every code point as the canonical encoder
+does; a test checks all of them), duplicate keys (orjson keeps the last, so a
+member would be missing), lone surrogates (orjson refuses them both ways) and
+integers beyond +-(2**53 - 1) (STRICT_INTEGER refuses them). A float survives
+the comparison when spelled as orjson writes it ("1.0", "1e+16"), so the walk
+looks for floats, nesting deeper than MAX_DEPTH and, when the text is not
+ASCII, non-ASCII keys. Anything else, and every error, goes to the strict
+parser (the stdlib decoder with hooks), so both paths return the same value
+or raise the same error for every input.
 
 When text breaks several rules, the code is decided by precedence, not by
 where the parser happened to notice first (spec section 2.1): malformed

@@ -91,6 +91,8 @@ def verify(value: Any, now: int, *, wire: bytes | None = None) -> SignedObject:
     Check order (the spec fixes it): too_large, malformed envelope,
     unsupported_version, bad_did, unknown_type, bad_id, bad_signature,
     clock_skew, invalid_body.
+    The last two are decided before the signature check, where they cost
+    less, and raised after it, so the reported code follows this order.
 
     `wire` saves encoding the object again when the caller has its canonical
     bytes from `canonical.parse_canonical` or `canonical.parse_batch`; it
