@@ -15,7 +15,12 @@ difference in <= 3 round trips, and <= 1.5 KB per random difference for 1, 10,
 (created_at, id) order, cut 8 ways, 16-byte fingerprints) measured 4 round
 trips and 2.4-2.5 KB for one difference at 1,000,000, 1.8 KB each for 10.
 
-    .venv/bin/python bench/sync_bench.py [--sizes 100000,1000000] [--seed 1]
+With `--store N` it also times the SQLite side (`storage.sync_items`): a
+file database with kinode's schema and N synthetic object rows, the root's
+children (a first request's work) against a plain scan of every id of the
+table in the same run.
+
+    .venv/bin/python bench/sync_bench.py [--sizes 100000,1000000] [--seed 1] [--store 200000]
 """
 
 import argparse
@@ -94,10 +99,46 @@ def run(n: int, rnd: random.Random) -> None:
           f"{worst:,.0f} B per difference for 1..{KS[-1]:,} differences: {'targets met' if met else 'TARGETS MISSED'}")
 
 
+def store_run(n: int, rnd: random.Random) -> None:
+    import tempfile
+    from pathlib import Path
+
+    from storage import schema
+    from storage.sync_items import StoredItems
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = schema.connect(Path(tmp) / "sync.sqlite")
+        schema.migrate(db)
+        rows = [(item_id, "offer", "did:key:bench", 1_700_000_000 + i, "web-design", 0, b"x" * 800)
+                for i, item_id in enumerate(make_items(rnd, n))]
+        with db.conn:
+            db.execute("BEGIN")
+            db.conn.executemany("INSERT INTO objects (id, type, author, created_at, category, received_at, wire) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        items = StoredItems(db, ["web-design"], ["profile", "retract"])
+        started = time.perf_counter()
+        scanned = sum(1 for _ in db.execute("SELECT id FROM objects"))
+        scan = time.perf_counter() - started
+        started = time.perf_counter()
+        children = items.children("")
+        root = time.perf_counter() - started
+        assert sum(count for count, _ in children) == scanned == n
+        probes = [row[0][:3] for row in rows[:200]]
+        started = time.perf_counter()
+        for prefix in probes:
+            items.children(prefix)
+        deep = (time.perf_counter() - started) / len(probes)
+        db.conn.close()
+    print(f"\nSQLite store, {n:,} objects (load average {os.getloadavg()[0]:.2f}): children of the root "
+          f"{root:.3f} s, {root / scan:.2f}x a plain scan of every id ({scan:.3f} s); a 3-digit bucket "
+          f"{deep * 1000:.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000", help="comma-separated set sizes (e.g. 100000,1000000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--store", type=int, default=0, help="also time the SQLite store at this many objects")
     args = parser.parse_args()
     params = sync.Params()
     print(f"protocol.sync bench (message version {sync.VERSION}), Python {platform.python_version()} on "
@@ -108,6 +149,8 @@ def main() -> None:
     rnd = random.Random(args.seed)
     for n in (int(size) for size in args.sizes.split(",")):
         run(n, rnd)
+    if args.store:
+        store_run(args.store, rnd)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 A responder answers each sync request from the objects table as it stands,
 instead of loading the whole set into memory per request: a bucket (an id
-prefix) is a range scan of the unique index on `id`, and the children of a
-bucket are summed in one pass over its ids. Only a sync's first request
+prefix) is a range scan of an index covering `id` and the filter columns,
+and the children of a bucket are summed in one pass over its ids. Only a sync's first request
 covers the whole set; later rounds touch only the buckets where the two
 hubs differ, so a session costs two passes over the set plus work
 proportional to the difference.
@@ -34,15 +34,16 @@ class StoredItems:
         categories, global_types = sorted(categories), sorted(global_types)
         cats = ",".join("?" * len(categories)) or "NULL"
         types = ",".join("?" * len(global_types)) or "NULL"
-        # The unary `+` keeps SQLite off the category and type indexes (which would read the whole
-        # category for every bucket, however small): a bucket is a range of the unique index on id.
+        # A bucket is a range of the covering index objects_by_visible_id (schema version 7); the
+        # unary `+` keeps SQLite off the category and type indexes, which would read the whole
+        # category for every bucket, however small.
         self._where = (f"id >= ? AND id < ? AND hidden_by IS NULL "
                        f"AND (+category IN ({cats}) OR +type IN ({types}))")
         self._filter = [*categories, *global_types]
 
     def _select(self, what: str, prefix: str, tail: str = ""):
-        return self._db.execute(f"SELECT {what} FROM objects WHERE {self._where} {tail}",
-                                [*prefix_span(prefix), *self._filter])
+        sql = f"SELECT {what} FROM objects INDEXED BY objects_by_visible_id WHERE {self._where} {tail}"
+        return self._db.execute(sql, [*prefix_span(prefix), *self._filter])
 
     def count(self, prefix: str) -> int:
         return self._select("count(*)", prefix).fetchone()[0]
