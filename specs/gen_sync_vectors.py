@@ -35,15 +35,15 @@ def ids(n: int, tag: str = "") -> list[str]:
 
 def _fingerprint(name: str, salt: bytes, members: list[str]) -> dict[str, Any]:
     id_sum = sum(map(sync.id_value, members))
-    return {"name": name, "kind": "fingerprint", "salt": sync._b64(salt), "ids": members,
-            "fingerprint": sync._b64(sync.fingerprint_of(salt, id_sum, len(members)))}
+    return {"name": name, "kind": "fingerprint", "salt": sync.b64(salt), "ids": members,
+            "fingerprint": sync.b64(sync.fingerprint_of(salt, id_sum, len(members)))}
 
 
 def _split(name: str, salt: bytes, prefix: str, members: list[str]) -> dict[str, Any]:
     items = sync.SortedItems(members)
     fps = b"".join(sync.fingerprint_of(salt, s, n) for n, s in items.children(prefix))
-    return {"name": name, "kind": "split", "salt": sync._b64(salt), "prefix": prefix, "ids": members,
-            "split": sync._b64(fps)}
+    return {"name": name, "kind": "split", "salt": sync.b64(salt), "prefix": prefix, "ids": members,
+            "split": sync.b64(fps)}
 
 
 def _exchange(name: str, mine: list[str], theirs: list[str], params: sync.Params = sync.Params(),
@@ -62,7 +62,7 @@ def _exchange(name: str, mine: list[str], theirs: list[str], params: sync.Params
             "messages": messages, "have": sorted(initiator.have), "need": sorted(initiator.need)}
 
 
-_S = sync._b64(SALT)
+_S = sync.b64(SALT)
 _ID = vid("x")
 INVALID = [
     ("request", "version 1", '{"v":1,"buckets":[],"salt":"%s"}' % _S, "unsupported_version"),

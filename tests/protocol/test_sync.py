@@ -431,8 +431,8 @@ def test_spec_examples_match_the_code():
     ]
     assert [sync.encode(message).decode() for message in produced] == blocks[:4]
     root_sum = sum(map(sync.id_value, one.ids("")))
-    assert sync._b64(sync.fingerprint_of(SALT, root_sum, 10)) in section
-    assert sync._b64(sync.fingerprint_of(SALT, 0, 0)) in section
+    assert sync.b64(sync.fingerprint_of(SALT, root_sum, 10)) in section
+    assert sync.b64(sync.fingerprint_of(SALT, 0, 0)) in section
     assert SALT_B64 in section
 
 
