@@ -171,8 +171,9 @@ class _Side:
                 self.need.update(set(bucket.ids) - own)
                 self.have.update(set(bucket.lacking) & own)
             return []
-        if self.items.count(prefix) > self.params.diff_limit:  # too many to list: narrow it down first
-            return [self.node(prefix)]
+        count = self.items.count(prefix)
+        if count > self.params.diff_limit:  # too many to list: narrow it down first
+            return [self.node(prefix, count)]
         own_ids = self.items.ids(prefix)
         theirs, own = set(bucket.ids), set(own_ids)
         you_lack = [item_id for item_id in own_ids if item_id not in theirs]
