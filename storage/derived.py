@@ -31,6 +31,10 @@ writer connection as the first argument:
 - `drop(db)`: remove the table(s) (`DROP ... IF EXISTS`).
 - `version`: bump it when the table's shape or meaning changes; on the next
   open the table is dropped and rebuilt from the objects.
+- `deferred`: ingest does not call `apply`/`apply_many` (it still calls
+  `hide`); the writer indexes the table behind the commit from its durable
+  mark in `derived_marks` (`storage.deferred`). A rebuild sets the mark to
+  the log's end.
 
 Hooks must not commit, roll back or call sqlite-utils write helpers that
 open transactions of their own outside a savepoint (sqlite-utils nests
@@ -61,6 +65,7 @@ class Derived:
     version: int = 1
     apply_many: Callable[[Database, Sequence[SignedObject]], None] | None = None
     flush: Callable[[Database], None] | None = None
+    deferred: bool = False
 
     def apply_visible(self, db: Database, objs: Sequence[SignedObject]) -> None:
         """Apply objects stored visible (hidden=False), in order: one call if the table batches."""
@@ -120,10 +125,16 @@ def ensure(db: Database) -> list[str]:
 
     Runs inside the caller's transaction. Returns the names it rebuilt.
     """
+    create_marks(db)
     known = dict(db.execute("SELECT name, version FROM derived_tables").fetchall())
     stale = [d for d in _registry.values() if known.get(d.name) != d.version]
     if stale:
         _rebuild(db, stale)
+    # A deferred table that is current but has no mark was written by ingest itself (before tables
+    # could be deferred): it is complete through the log's end.
+    marked = {name for (name,) in db.execute("SELECT name FROM derived_marks")}
+    set_marks(db, [d.name for d in _registry.values() if d.deferred and d not in stale and d.name not in marked],
+              db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0])
     return [d.name for d in stale]
 
 
@@ -147,11 +158,25 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
     for d in chosen:
         d.drop(db)
         d.create(db)
-    # Replay in seq order, streaming: a hub's millions of objects never sit in memory.
-    cursor = db.conn.execute("SELECT wire, hidden_by IS NOT NULL FROM objects ORDER BY seq")
+    through = replay(db, chosen)
+    db.conn.executemany(
+        "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
+        [(d.name, d.version) for d in chosen])
+    end = db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]
+    set_marks(db, [d.name for d in chosen if d.deferred], max(through, end))
+
+
+def replay(db: Database, chosen: Sequence[Derived], after: int = 0, limit: int = -1) -> int:
+    """Apply the objects after seq `after` (at most `limit`, -1: all) to `chosen`, in seq order, with
+    their hidden flags as they are now, as a rebuild does; returns the last seq replayed (`after` if none)."""
+    # Streaming: a hub's millions of objects never sit in memory.
+    cursor = db.conn.execute("SELECT seq, wire, hidden_by IS NOT NULL FROM objects WHERE seq > ? "
+                             "ORDER BY seq LIMIT ?", [after, limit])
+    last = after
     while rows := cursor.fetchmany(_REPLAY_CHUNK):
         visible: list[SignedObject] = []  # a run of visible objects goes to the tables as one batch
-        for wire, hidden in rows:
+        for seq, wire, hidden in rows:
             obj = signed_from_wire(wire)
             if not hidden:
                 visible.append(obj)
@@ -162,13 +187,24 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
                 d.apply(db, obj, True)
         _replay(db, chosen, visible)
         _flush(chosen, db)  # staged writes go out a chunk at a time: memory stays bounded
-    db.conn.executemany(
-        "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
-        [(d.name, d.version) for d in chosen])
+        last = rows[-1][0]
+    return last
 
 
-def _replay(db: Database, chosen: list[Derived], objs: list[SignedObject]) -> None:
+def _replay(db: Database, chosen: Sequence[Derived], objs: list[SignedObject]) -> None:
     if objs:
         for d in chosen:
             d.apply_visible(db, objs)
+
+
+def create_marks(db: Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS derived_marks (  -- deferred tables: complete through this objects.seq\n"
+               "  name TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID")
+
+
+def set_marks(db: Database, names: Sequence[str], through: int) -> None:
+    if names:
+        create_marks(db)
+        db.conn.executemany("INSERT INTO derived_marks(name, through) VALUES (?, ?) "
+                            "ON CONFLICT(name) DO UPDATE SET through = excluded.through",
+                            [(name, through) for name in names])

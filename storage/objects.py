@@ -88,7 +88,8 @@ class _Batch:
         self.received_at = received_at
         self.forward_to = forward_to
         self.in_context, self.route = in_context, route
-        self.derived = registered()
+        self.hiders = registered()
+        self.derived = [d for d in self.hiders if not d.deferred]  # deferred ones follow the commit (storage.deferred)
         self.context = Context(db)
         self.stored: dict[str, str | None] = {}  # id -> type of what hides it (None: visible)
         self.binding: dict[str, SignedObject] = {}
@@ -275,7 +276,7 @@ class _Batch:
         for object_id in object_ids:
             if object_id in self.stored:
                 self.stored[object_id] = hider
-            for derived in self.derived:
+            for derived in self.hiders:
                 derived.hide(self.db, object_id)
 
     def _flush(self) -> None:
