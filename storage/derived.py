@@ -43,6 +43,8 @@ core registers `current_versions` first.
 """
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -53,6 +55,7 @@ from storage.errors import UnknownDerived
 
 _REPLAY_CHUNK = 2_000
 _IN_CHUNK = 500
+_RECENT_LIMIT = 8_192  # parsed objects kept for the catch-up: a few catch-up intervals of a busy hub
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,28 @@ def _flush(tables: Iterable[Derived], db: Database) -> None:
     for d in tables:
         if d.flush is not None:
             d.flush(db)
+
+
+# Objects ingest just stored, already parsed, by id: the deferred tables' catch-up (replay) takes them
+# from here instead of parsing their wire again. An id names one object whatever the store, so one
+# bounded table serves every store of the process; whatever is not here is parsed from the wire.
+_recent: "OrderedDict[str, SignedObject]" = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def remember(objs: Sequence[SignedObject]) -> None:
+    """Keep these just-stored objects for the catch-up (only while a deferred table is registered)."""
+    with _recent_lock:
+        for obj in objs:
+            _recent[obj.id] = obj
+        while len(_recent) > _RECENT_LIMIT:
+            _recent.popitem(last=False)
+
+
+def _recall(object_id: str, wire: bytes) -> SignedObject:
+    with _recent_lock:
+        obj = _recent.pop(object_id, None)
+    return obj if obj is not None else signed_from_wire(wire)
 
 
 def signed_from_wire(wire: bytes) -> SignedObject:
@@ -171,13 +196,13 @@ def replay(db: Database, chosen: Sequence[Derived], after: int = 0, limit: int =
     """Apply the objects after seq `after` (at most `limit`, -1: all) to `chosen`, in seq order, with
     their hidden flags as they are now, as a rebuild does; returns the last seq replayed (`after` if none)."""
     # Streaming: a hub's millions of objects never sit in memory.
-    cursor = db.conn.execute("SELECT seq, wire, hidden_by IS NOT NULL FROM objects WHERE seq > ? "
+    cursor = db.conn.execute("SELECT seq, id, wire, hidden_by IS NOT NULL FROM objects WHERE seq > ? "
                              "ORDER BY seq LIMIT ?", [after, limit])
     last = after
     while rows := cursor.fetchmany(_REPLAY_CHUNK):
         visible: list[SignedObject] = []  # a run of visible objects goes to the tables as one batch
-        for seq, wire, hidden in rows:
-            obj = signed_from_wire(wire)
+        for seq, object_id, wire, hidden in rows:
+            obj = _recall(object_id, wire)
             if not hidden:
                 visible.append(obj)
                 continue

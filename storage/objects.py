@@ -51,7 +51,7 @@ from protocol.rules import (
 )
 from storage import outbox, pending
 from storage.context import Context
-from storage.derived import registered, select_in, signed_from_wire
+from storage.derived import registered, remember, select_in, signed_from_wire
 from storage.ingest import IngestResult, rejected
 
 _INSERT = ("INSERT INTO objects(id, type, author, created_at, category, received_at, wire) "
@@ -90,6 +90,7 @@ class _Batch:
         self.in_context, self.route = in_context, route
         self.hiders = registered()
         self.derived = [d for d in self.hiders if not d.deferred]  # deferred ones follow the commit (storage.deferred)
+        self.deferred = len(self.derived) < len(self.hiders)
         self.context = Context(db)
         self.stored: dict[str, str | None] = {}  # id -> type of what hides it (None: visible)
         self.binding: dict[str, SignedObject] = {}
@@ -291,6 +292,8 @@ class _Batch:
         objs = [o for o, _, _ in run]
         for derived in self.derived:
             derived.apply_visible(self.db, objs)
+        if self.deferred:
+            remember(objs)  # the catch-up takes them parsed
         by_destinations: dict[tuple[str, ...], list[str]] = {}
         for obj, category, forward in run:
             routed = tuple(self.route(obj, category)) if self.route is not None else ()
