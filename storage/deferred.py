@@ -19,6 +19,10 @@ rebuild ends (tests/storage/test_search_deferred.py shuffles the orders).
 
 Readers learn how fresh the table is from `freshness`: the mark and the
 log's last seq, read in their own snapshot.
+
+The mark relies on `objects.seq` only growing: objects are never deleted,
+so no insert can take a seq at or below a mark (a rolled-back insert's seq
+was never committed, and catch-ups run in transactions of their own).
 """
 
 from dataclasses import dataclass
