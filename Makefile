@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
 	$(BIN)/python bench/lifecycle_ingest_bench.py
+	$(BIN)/python bench/receipts_bench.py
 
 bench-node: $(STAMP)
 	$(BIN)/python bench/http_ingest_bench.py
