@@ -19,6 +19,7 @@ from kinode.verifier import Verifier
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
+from protocol.lifecycle import refs
 from protocol.lifecycle.refs import LIFECYCLE_TYPES
 from protocol.message import MESSAGE_TYPE, open_object
 from storage import deliveries, lineage, listing, mailbox, outbox, peers, pending
@@ -113,7 +114,7 @@ class Node:
         is_hub = self.config.is_hub
         referenced = await self.store.read(listing.held_ids, _references(checked)) if not is_hub else set()
         # A lifecycle object is filed under its root listing's category (spec section 13).
-        categories = await self.store.read(lineage.inherited_categories, checked) if is_hub else {}
+        categories = await self._categories(checked) if is_hub else {}
         admitted = self._admit_all(checked, referenced, categories)
         routes = self._routes(admitted, source, categories) if is_hub else {}
         # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
@@ -141,6 +142,16 @@ class Node:
                     log.info("message %s does not open: %s [%s]", item.id, error.detail, error.code)
         if inner:
             await self.receive(inner)
+
+    async def _categories(self, checked: list) -> dict[str, str | None]:
+        """Object id -> the category it is filed under; only lifecycle objects without one of their
+        own need a read (most of a hub's traffic is listings: no thread hop, no read transaction)."""
+        objects = [o for o in checked if isinstance(o, SignedObject)]
+        inherit = [o for o in objects if o.category is None and refs.is_lifecycle(o)]
+        categories = {o.id: o.category for o in objects}
+        if inherit:
+            categories.update(await self.store.read(lineage.inherited_categories, inherit))
+        return categories
 
     def _routes(self, admitted: list, source: str | None, categories: dict[str, str | None]) -> dict[str, list[str]]:
         """Object id -> the remotes a hub forwards it to (messages stay in this hub's mailbox)."""
