@@ -16,6 +16,7 @@ from kinode.config import NodeConfig
 from kinode.policy import REFERENCE_KEYS, admit
 from kinode.retry import CircuitBreakers
 from kinode.verifier import Verifier
+from kinode.write_groups import WriteGroups
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
@@ -64,6 +65,7 @@ class Node:
         self.verifier = verifier or Verifier()
         self.breakers = CircuitBreakers(failure_threshold=5, cool_down=30)  # per destination URL
         self.changes = Changes()  # notified whenever objects or outbox entries are added
+        self.writes = WriteGroups(self._store)  # concurrent deliveries share writer jobs
 
     @property
     def did(self) -> str:
@@ -117,18 +119,25 @@ class Node:
         categories = await self._categories(checked) if is_hub else {}
         admitted = self._admit_all(checked, referenced, categories)
         routes = self._routes(admitted, source, categories) if is_hub else {}
-        # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
-        # in a later one, from pending): it asks the hub's policy again then with the inherited category,
-        # and routes such objects with that category.
-        in_context = self._in_context if is_hub else None
-        route = self._route_from(source) if is_hub else None
-        results = await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None,
-                                         in_context, route)
+        results = await self.writes.store((now, source), admitted, routes)
         if any(r.status == "accepted" for r in results):
             self.changes.notify()
         if not is_hub:
             await self._open_messages(admitted, results, now)
         return results
+
+    async def _store(self, key: tuple[int, str | None], admitted: list,
+                     routes: dict[str, list[str]]) -> list[IngestResult]:
+        """One writer job for deliveries judged at `now` from `source` (see kinode.write_groups)."""
+        now, source = key
+        is_hub = self.config.is_hub
+        # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
+        # in a later one, from pending): it asks the hub's policy again then with the inherited category,
+        # and routes such objects with that category.
+        in_context = self._in_context if is_hub else None
+        route = self._route_from(source) if is_hub else None
+        return await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None,
+                                      in_context, route)
 
     async def _open_messages(self, admitted: list, results: list[IngestResult], now: int) -> None:
         """Take in the object sealed in each newly accepted message addressed to this node's owner."""

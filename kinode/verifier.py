@@ -22,10 +22,11 @@ verified on another core.
 """
 
 import asyncio
-import concurrent.futures
 import logging
 import multiprocessing
 import os
+import pickle
+import signal
 from collections import deque
 from typing import Any
 
@@ -36,6 +37,7 @@ from storage.ingest import validate_batch
 
 MIN_CHUNK = 16  # a batch is split across workers only into pieces at least this large
 MAX_GROUP = 512  # objects sent to a worker at once: bounds one round trip's latency
+PIPE_BYTES = 64 * 1024  # a pipe's buffer on Linux: a larger group is written from a thread
 log = logging.getLogger("kinode.verifier")
 
 
@@ -60,12 +62,10 @@ def verify_wires(jobs: list[tuple[list[bytes], int]]) -> list[list[tuple[int, Pr
 class Verifier:
     def __init__(self, workers: int = 0):
         self.workers = workers
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._pool: list[_Worker] | None = None if workers <= 0 else []  # started on first use
+        self._idle: list[_Worker] = []
         self._queue: deque[tuple[list[bytes], int, asyncio.Future]] = deque()
-        self._in_flight = 0
-        self.round_trips = 0  # calls to a worker; fewer than jobs when requests shared one
-        if workers > 0:
-            self._pool = _new_pool(workers)
+        self.round_trips = 0  # groups sent to a worker; fewer than jobs when requests shared one
 
     async def validate(self, items: list[Any], now: int) -> list[SignedObject | ProtocolError]:
         loop = asyncio.get_running_loop()
@@ -75,12 +75,14 @@ class Verifier:
             # dict): verify them in a thread, as they are, where each gets its exact error.
             return await loop.run_in_executor(None, validate_batch, items, now)
         items = wired
+        if not self._pool:
+            self._pool = [_Worker() for _ in range(self.workers)]
+            self._idle = list(self._pool)
         size = max(MIN_CHUNK, -(-len(items) // self.workers))
-        pieces = [items[i:i + size] for i in range(0, len(items), size)]
         futures = []
-        for piece in pieces:
+        for start in range(0, len(items), size):
             future = loop.create_future()
-            self._queue.append(([item.wire for item in piece], now, future))
+            self._queue.append(([item.wire for item in items[start:start + size]], now, future))
             futures.append(future)
         self._dispatch(loop)
         answers = await asyncio.gather(*futures)
@@ -91,7 +93,7 @@ class Verifier:
 
     def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
         """Send queued jobs to idle workers, in groups of up to MAX_GROUP objects."""
-        while self._queue and self._in_flight < self.workers:
+        while self._queue and self._idle:
             group, objects = [], 0
             while self._queue and (not group or objects + len(self._queue[0][0]) <= MAX_GROUP):
                 job = self._queue.popleft()
@@ -100,20 +102,18 @@ class Verifier:
                     objects += len(job[0])
             if not group:
                 return
-            self._in_flight += 1
+            worker = self._idle.pop()
             self.round_trips += 1
-            loop.create_task(self._run(loop, group))
+            loop.create_task(self._run(loop, worker, group))
 
-    async def _run(self, loop: asyncio.AbstractEventLoop, group: list) -> None:
+    async def _run(self, loop: asyncio.AbstractEventLoop, worker: "_Worker", group: list) -> None:
         jobs = [(wires, now) for wires, now, _ in group]
         try:
             try:
-                answers = await loop.run_in_executor(self._pool, verify_wires, jobs)
-            except concurrent.futures.BrokenExecutor:
-                # A worker died (killed, out of memory): verify this group here and start new workers.
-                log.error("a verification worker died; starting new ones")
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = _new_pool(self.workers)
+                answers = await worker.verify(loop, jobs)
+            except (EOFError, OSError):
+                # The worker died (killed, out of memory): verify this group here; it is replaced below.
+                log.error("a verification worker died; starting a new one")
                 answers = await loop.run_in_executor(None, verify_wires, jobs)
         except BaseException as error:  # noqa: BLE001 - every waiting request gets it
             for _, _, future in group:
@@ -126,18 +126,85 @@ class Verifier:
                 if not future.done():
                     future.set_result(failures)
         finally:
-            self._in_flight -= 1
-            self._dispatch(loop)
+            self._release(loop, worker)
+
+    def _release(self, loop: asyncio.AbstractEventLoop, worker: "_Worker") -> None:
+        if worker.broken:  # dead, or an answer may still be on its way: never ask this one again
+            worker.close(kill=True)
+        if not self._pool or worker not in self._pool:  # the verifier was closed meanwhile
+            return
+        if worker.broken:
+            slot = self._pool.index(worker)
+            worker = self._pool[slot] = _Worker()
+        self._idle.append(worker)
+        self._dispatch(loop)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        for worker in self._pool or ():
+            worker.close()
+        self._pool, self._idle = (None if self.workers <= 0 else []), []
 
 
-def _new_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
-    # forkserver: the node has threads (the storage writer), which a plain fork would copy mid-flight
-    context = multiprocessing.get_context("forkserver")
-    return concurrent.futures.ProcessPoolExecutor(workers, mp_context=context)
+class _Worker:
+    """One verification process, spoken to over a pipe straight from the event loop.
+
+    No executor threads between them (a process pool has two in the parent):
+    the loop writes a group and is called back when the answer is readable.
+    """
+
+    def __init__(self):
+        # forkserver: the node has threads (the storage writer), which a plain fork would copy mid-flight
+        context = multiprocessing.get_context("forkserver")
+        self.conn, child = context.Pipe(duplex=True)
+        self.process = context.Process(target=_serve, args=(child,), name="kinode-verify", daemon=True)
+        self.process.start()
+        child.close()
+        self.broken = False
+
+    async def verify(self, loop: asyncio.AbstractEventLoop, jobs: list) -> list:
+        request = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
+        answer = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, self._readable, answer)
+        try:
+            if len(request) > PIPE_BYTES:  # would block until the worker has read most of it
+                await loop.run_in_executor(None, self.conn.send_bytes, request)
+            else:
+                self.conn.send_bytes(request)
+            return pickle.loads(await answer)
+        except BaseException:
+            self.broken = True
+            raise
+        finally:
+            loop.remove_reader(fd)
+
+    def _readable(self, answer: asyncio.Future) -> None:
+        if answer.done():
+            return
+        try:
+            answer.set_result(self.conn.recv_bytes())  # the worker writes an answer whole, right away
+        except (EOFError, OSError) as error:
+            answer.set_exception(error)
+
+    def close(self, kill: bool = False) -> None:
+        self.conn.close()  # the worker reads EOF and exits
+        if kill:
+            self.process.kill()
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+def _serve(conn) -> None:
+    """A worker's life: verify each group it is sent, answer, until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the parent closes us
+    while True:
+        try:
+            request = conn.recv_bytes()
+            conn.send_bytes(pickle.dumps(verify_wires(pickle.loads(request)), protocol=pickle.HIGHEST_PROTOCOL))
+        except (EOFError, OSError):  # the parent closed the pipe, or is gone
+            return
 
 
 def _wired(items: list[Any]) -> list[canonical.Canonical] | None:

@@ -98,9 +98,9 @@ async def test_a_dead_worker_costs_no_answer() -> None:
     verifier = Verifier(1)
     try:
         expected = [_outcome(r) for r in await verifier.validate(items, NOW)]
-        for process in list(verifier._pool._processes.values()):
-            os.kill(process.pid, signal.SIGKILL)
-            process.join()
+        for worker in verifier._pool:
+            os.kill(worker.process.pid, signal.SIGKILL)
+            worker.process.join()
         again = [_outcome(r) for r in await verifier.validate(items, NOW)]
         third = [_outcome(r) for r in await verifier.validate(items, NOW)]  # on the new workers
     finally:
