@@ -119,9 +119,11 @@ def single_costs(objects: list, group: int) -> dict[str, float]:
          limits.authors([{"author": o.author}], clock)) for o in objects])
     wired = costs.timed("parse the one-object body", count, lambda: [canonical.parse_batch(b, "objects")[1] for b in bodies])
     checked = costs.timed("validate_batch of 1", count, lambda: [validate_batch(w, now) for w in wired])
-    _store_run(costs, f"store + commit ({group} requests a commit)", checked, now, True, group)
+    # The hub merges the requests that wait for the writer into one job (kinode.write_groups).
     merged = [[o for c in checked[i:i + group] for o in c] for i in range(0, count, group)]
-    _store_run(costs, f"  same, the {group} merged into one job", merged, now, True, 1)
+    _store_run(costs, f"store + commit, {group} requests as one job", merged, now, True, 1)
+    _store_run(costs, f"  same as {group} jobs of one commit (before)", checked, now, True, group)
+    _store_run(costs, f"  one job, without the search index", merged, now, False, 1)
     hub = Identity(bytes([9]) * 32)
     answers = [[{"id": o.id, "status": "accepted"}] for o in objects]
     costs.timed("inclusion receipt (Ed25519 sign)", count, lambda: [receipts.attach(hub, a, now) for a in answers])

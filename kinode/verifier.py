@@ -92,10 +92,12 @@ class Verifier:
             else [_verified(item) for item in items]
 
     def _dispatch(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Send queued jobs to idle workers, in groups of up to MAX_GROUP objects."""
+        """Send queued jobs to idle workers, in groups of up to MAX_GROUP objects, shared among them."""
         while self._queue and self._idle:
+            queued = sum(len(job[0]) for job in self._queue)
+            cap = min(MAX_GROUP, max(MIN_CHUNK, -(-queued // len(self._idle))))
             group, objects = [], 0
-            while self._queue and (not group or objects + len(self._queue[0][0]) <= MAX_GROUP):
+            while self._queue and (not group or objects + len(self._queue[0][0]) <= cap):
                 job = self._queue.popleft()
                 if not job[2].done():  # its request went away meanwhile
                     group.append(job)

@@ -106,3 +106,15 @@ async def test_a_dead_worker_costs_no_answer() -> None:
     finally:
         verifier.close()
     assert again == expected and third == expected
+
+
+async def test_a_batch_is_shared_among_idle_workers() -> None:
+    alice = Identity(bytes([4]) * 32)
+    items = [sign(alice, "profile", {"name": f"Alice {n}"}, NOW).wire for n in range(64)]
+    verifier = Verifier(2)
+    try:
+        answers = await verifier.validate(items, NOW)
+        assert verifier.round_trips == 2  # one half to each worker
+    finally:
+        verifier.close()
+    assert [a.wire for a in answers] == items
