@@ -151,7 +151,8 @@ class _Worker:
     """One verification process, spoken to over a pipe straight from the event loop.
 
     No executor threads between them (a process pool has two in the parent):
-    the loop writes a group and is called back when the answer is readable.
+    the loop writes a group, and reads the answer when its end of the pipe is
+    readable (registered once, not per group).
     """
 
     def __init__(self):
@@ -162,33 +163,52 @@ class _Worker:
         self.process.start()
         child.close()
         self.broken = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._answer: asyncio.Future | None = None
 
     async def verify(self, loop: asyncio.AbstractEventLoop, jobs: list) -> list:
+        """The worker's answer to `jobs` (see `verify_wires`); EOFError or OSError if it is gone."""
+        if self.broken:
+            raise EOFError("the verification worker is gone")
+        if self._loop is None:
+            self._loop = loop
+            loop.add_reader(self.conn.fileno(), self._readable)
         request = pickle.dumps(jobs, protocol=pickle.HIGHEST_PROTOCOL)
-        answer = loop.create_future()
-        fd = self.conn.fileno()
-        loop.add_reader(fd, self._readable, answer)
+        self._answer = loop.create_future()
         try:
             if len(request) > PIPE_BYTES:  # would block until the worker has read most of it
                 await loop.run_in_executor(None, self.conn.send_bytes, request)
             else:
                 self.conn.send_bytes(request)
-            return pickle.loads(await answer)
+            return pickle.loads(await self._answer)
         except BaseException:
-            self.broken = True
+            self.broken = True  # gone, or an answer may still be on its way: never ask this one again
             raise
         finally:
-            loop.remove_reader(fd)
+            self._answer = None
 
-    def _readable(self, answer: asyncio.Future) -> None:
-        if answer.done():
-            return
+    def _readable(self) -> None:
         try:
-            answer.set_result(self.conn.recv_bytes())  # the worker writes an answer whole, right away
+            answer = self.conn.recv_bytes()  # the worker writes an answer whole, right away
         except (EOFError, OSError) as error:
-            answer.set_exception(error)
+            self._stop_reading()  # an end-of-file stays readable: stop watching it
+            self.broken = True
+            if self._answer is not None and not self._answer.done():
+                self._answer.set_exception(error)
+            return
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_result(answer)
+        else:
+            self.broken = True  # an answer nobody waits for: this worker is out of step
+
+    def _stop_reading(self) -> None:
+        if self._loop is not None:
+            if not self._loop.is_closed():
+                self._loop.remove_reader(self.conn.fileno())
+            self._loop = None
 
     def close(self, kill: bool = False) -> None:
+        self._stop_reading()
         self.conn.close()  # the worker reads EOF and exits
         if kill:
             self.process.kill()
