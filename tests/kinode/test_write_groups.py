@@ -68,3 +68,25 @@ async def test_an_idle_writer_gets_a_delivery_at_once() -> None:
     answers = await asyncio.gather(*(groups.store((1, None), [n], {}) for n in range(3)))
     assert [[r.id for r in a] for a in answers] == [[0], [1], [2]]
     assert [job[1] for job in writer.jobs] == [[0], [1], [2]]  # two went straight; the third waited alone
+
+
+async def test_a_hub_stores_concurrent_single_deliveries_in_fewer_jobs(store, tmp_path) -> None:
+    from kinode.config import NodeConfig
+    from kinode.node import Node
+    from protocol.envelope import sign
+    from protocol.identity import Identity
+    from storage import listing
+
+    now = 1767225600
+    hub = Node(NodeConfig(data_dir=tmp_path, roles=("node", "hub"), categories=("web-design",)),
+               Identity(bytes([5]) * 32), store, clock=lambda: now)
+    authors = [Identity(bytes([10 + n]) * 32) for n in range(20)]
+    offers = [sign(a, "offer", {"category": "web-design", "title": f"Sites {n}", "description": "Small sites.",
+                                "price": {"amount": "50.00", "currency": "EUR"}, "unit": "hour"}, now)
+              for n, a in enumerate(authors)]
+    deliveries = [[o.wire] for o in offers] + [[offers[0].wire]]  # the first offer twice
+    answers = await asyncio.gather(*(hub.receive(d) for d in deliveries))
+    statuses = [a[0].status for a in answers]
+    assert statuses.count("accepted") == 20 and statuses.count("duplicate") == 1
+    assert hub.writes.deliveries == 21 and hub.writes.jobs < 21  # merged while the writer was busy
+    assert store.read_sync(listing.count) == 20
