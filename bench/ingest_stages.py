@@ -38,8 +38,22 @@ class _Costs(dict):
         return out
 
 
-def _store_run(costs: _Costs, label: str, jobs: list, now: int, search: bool, per_commit: int) -> None:
-    """Store `jobs` (lists of verified objects), `per_commit` jobs to a transaction as group commit makes them."""
+def _store_run(costs: _Costs, label: str, jobs: list, now: int, search: bool, per_commit: int,
+               rounds: int = 3) -> None:
+    """Store `jobs` (lists of verified objects), `per_commit` jobs to a transaction as group commit makes them.
+
+    The best of `rounds` runs, each into a fresh store: fsync and other load make single runs vary by half.
+    """
+    best = _Costs()
+    for _ in range(rounds):
+        once = _Costs()
+        _store_once(once, label, jobs, now, search, per_commit)
+        if label not in best or once[label] < best[label]:
+            best = once
+    costs.update(best)
+
+
+def _store_once(costs: _Costs, label: str, jobs: list, now: int, search: bool, per_commit: int) -> None:
     saved = derived.registered()
     if not search:  # every derived table but the search index's
         for table in saved:
