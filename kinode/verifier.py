@@ -38,6 +38,7 @@ from storage.ingest import validate_batch
 MIN_CHUNK = 16  # a batch is split across workers only into pieces at least this large
 MAX_GROUP = 512  # objects sent to a worker at once: bounds one round trip's latency
 PIPE_BYTES = 64 * 1024  # a pipe's buffer on Linux: a larger group is written from a thread
+PARSE_ON_LOOP_BYTES = 64 * 1024  # as the inbox: more bytes to cut into objects are parsed in a thread
 log = logging.getLogger("kinode.verifier")
 
 
@@ -69,7 +70,12 @@ class Verifier:
 
     async def validate(self, items: list[Any], now: int) -> list[SignedObject | ProtocolError]:
         loop = asyncio.get_running_loop()
-        wired = _wired(items) if self._pool is not None else None
+        if self._pool is None:
+            wired = None
+        elif sum(len(item) for item in items if type(item) is bytes) > PARSE_ON_LOOP_BYTES:
+            wired = await loop.run_in_executor(None, _wired, items)  # objects fetched whole, many of them
+        else:
+            wired = _wired(items)
         if wired is None:
             # No workers, or items that are not canonical JSON (a batch sent otherwise spelled, a
             # dict): verify them in a thread, as they are, where each gets its exact error.

@@ -118,3 +118,16 @@ async def test_a_batch_is_shared_among_idle_workers() -> None:
     finally:
         verifier.close()
     assert [a.wire for a in answers] == items
+
+
+async def test_many_objects_fetched_whole_take_the_worker_path_too() -> None:
+    alice = Identity(bytes([6]) * 32)
+    items = [sign(alice, "profile", {"name": f"Alice {n}", "about": "x" * 1000}, NOW).wire for n in range(100)]
+    assert sum(map(len, items)) > 64 * 1024  # parsed in a thread before they go to the worker
+    verifier = Verifier(1)
+    try:
+        answers = await verifier.validate(items, NOW)
+        assert verifier.round_trips == 1
+    finally:
+        verifier.close()
+    assert [a.wire for a in answers] == items
