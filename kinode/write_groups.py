@@ -9,6 +9,12 @@ are with the writer at a time; deliveries that arrive meanwhile wait here,
 and those with the same key (the time they are judged at, and who delivered
 them) go to the writer together, as one batch, when a job comes back.
 
+One job in flight by default: a commit waits for fsync (milliseconds), so
+the writer idles only for the loop's turn between two commits, and each
+commit takes every delivery that arrived during the one before. (With two,
+the second waits at the writer alone while the rest gather behind it:
+smaller commits, the same fsync each.)
+
 Storing batches A and B as one batch ends in the same state as storing A
 then B in one transaction (storage judges a batch in order, and a duplicate
 of an earlier item is a duplicate either way); an object of A that waits for
@@ -28,7 +34,7 @@ Run = Callable[[Hashable, list, dict], Awaitable[list[IngestResult]]]
 
 
 class WriteGroups:
-    def __init__(self, run: Run, in_flight: int = 2):
+    def __init__(self, run: Run, in_flight: int = 1):
         self._run = run
         self.in_flight = in_flight
         self._busy = 0
