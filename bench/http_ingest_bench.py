@@ -12,8 +12,8 @@ index on), started by tests/e2e/harness.py.
    ratio of the single-thread crypto_sign_open loop (targets: >= 0.6 with
    the hub pinned to one core and the load generator on the other; >= 1.2
    with the hub free to use both cores, load generator sharing them). On
-   more than one core: the default (one verify process per core beyond the
-   first), threads (--verify-workers 0) and one verify process per core.
+   more than one core: the default (threads up to two cores, then a verify
+   process per core beyond the second), one verify process, one per core.
 2. single: --clients concurrent keep-alive aiohttp clients, one object per
    POST; objects/s and acknowledgement latency p50/p99 (target >= 5,000/s,
    p99 < 20 ms). The load generator runs on the same cores. Each client
@@ -239,16 +239,15 @@ def main() -> None:
             bodies = [benchlib.batch_body([o.wire for o in objects[i:i + args.batch]])
                       for i in range(0, args.objects, args.batch)]
             work = lambda url: asyncio.run(post_batches(url, bodies, args.in_flight))  # noqa: E731
-            # One core: the default then verifies in threads. More: by default one worker process per
-            # core beyond the first; threads (--verify-workers 0) and a worker per core beside it.
+            # The default (kinode.verifier.default_workers: threads up to two cores, then a worker
+            # process per core beyond the second) beside one worker process and one per core.
             setups = [("one core", {cores[0]}, set(cores[1:]) or None, TARGET_ONE_CORE, [])]
             if len(cores) > 1:
-                setups.append((f"{len(cores)} cores, {len(cores) - 1} verify process (default)", None, None,
+                setups.append((f"{len(cores)} cores, default ({max(0, len(cores) - 2)} verify processes)", None, None,
                                TARGET_BOTH, []))
-                setups.append((f"{len(cores)} cores, threads (--verify-workers 0)", None, None, TARGET_BOTH,
-                               ["--verify-workers", "0"]))
-                setups.append((f"{len(cores)} cores, {len(cores)} verify processes", None, None, TARGET_BOTH,
-                               ["--verify-workers", str(len(cores))]))
+                for workers in sorted({1, len(cores)}):
+                    setups.append((f"{len(cores)} cores, --verify-workers {workers}", None, None, TARGET_BOTH,
+                                   ["--verify-workers", str(workers)]))
             print(f"1. batched ingest over HTTP ({args.batch} objects per POST, {args.in_flight} in flight):")
             for index, (label, hub_cpus, load_cpus, target, hub_args) in enumerate(setups):
                 before = baseline(args.baseline_seconds)
@@ -273,7 +272,7 @@ def main() -> None:
             print(f"2. single-object POSTs, {args.clients} concurrent keep-alive clients "
                   f"({'one source address' if args.shared_source else 'one loopback address each'}), "
                   f"load generator sharing the {len(cores)} cores:")
-            runs = [("hub, default", []), ("hub, --verify-workers 0", ["--verify-workers", "0"])] \
+            runs = [("hub, default", []), ("hub, --verify-workers 1", ["--verify-workers", "1"])] \
                 if len(cores) > 1 else [("hub, default", [])]
             for index, (label, hub_args) in enumerate(runs):
                 (seconds, accepted, latencies), cpu, load_cpu, report = run_hub(

@@ -3,7 +3,7 @@
 Signature checks release the GIL, but parsing and body checks do not, so in
 one process they contend with the event loop and the storage writer. A hub
 with spare cores verifies in worker processes instead (`--verify-workers`,
-by default one per core beyond the first).
+by default one per core beyond the first two: `default_workers`).
 
 What crosses to a worker is bytes: each object's canonical wire bytes, which
 the event loop already cut out of the batch (`canonical.parse_batch`). The
@@ -43,14 +43,21 @@ log = logging.getLogger("kinode.verifier")
 
 
 def default_workers(is_hub: bool) -> int:
-    """A hub verifies in one process per core it may use beyond the first (event loop and writer)."""
+    """A hub verifies in one process per core it may use beyond the first two.
+
+    The event loop and the storage writer share one GIL, so they keep about a
+    core busy; in threads, the signature checks (libsodium, GIL released) run
+    on the second core anyway. Measured on two shared cores, a worker process
+    there cost more CPU per object than it saved the parent and was no faster
+    (bench/http_ingest_bench.py), so it pays only from the third core on.
+    """
     if not is_hub:
         return 0
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(0, cores - 1)
+    return max(0, cores - 2)
 
 
 def verify_wires(jobs: list[tuple[list[bytes], int]]) -> list[list[tuple[int, ProtocolError]]]:

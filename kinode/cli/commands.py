@@ -54,7 +54,7 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
                      help="how often to reconcile with each peer (default 30)")
     hub.add_argument("--verify-workers", type=_count, default=None, metavar="N",
                      help="verify incoming objects in N worker processes (default: one per core this hub "
-                          "may use beyond the first; 0: threads in the hub process)")
+                          "may use beyond the first two; 0: threads in the hub process)")
     hub.set_defaults(run=lambda args: _run(args, lambda data_dir: _hub_identity(data_dir, unlock, passphrase_env),
                                            roles=("node", "hub")))
 
