@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/lifecycle_bench.py
 	$(BIN)/python bench/lifecycle_ingest_bench.py
+	$(BIN)/python bench/receipts_bench.py
 
 bench-node: $(STAMP)
 	$(BIN)/python bench/http_ingest_bench.py
@@ -59,6 +60,7 @@ bench-node: $(STAMP)
 	$(BIN)/python bench/forged_flood_bench.py
 	$(BIN)/python bench/stream_fanout_bench.py
 	$(BIN)/python bench/held_bodies_bench.py
+	$(BIN)/python bench/search_freshness_bench.py
 
 vectors: $(STAMP)
 	$(BIN)/python specs/generate_vectors.py

@@ -10,7 +10,12 @@ Objects are signed (and so already validated) before timing starts. Timed:
 - store (core): `Store.submit(store_verified, batch)` through the writer
   thread, with only the core derived table (current versions) registered;
 - store (with search): the same with every registered derived table,
-  including the search index;
+  including the search index, which is indexed behind the commit
+  (storage/deferred.py): timed to the last commit, and to the index caught
+  up with it (the writer indexes in the same thread, so a long run pays
+  for both); each batch's commit latency, p50/p99;
+- store (search inline): the search index written inside each ingest
+  transaction, as before it was deferred: the same-run baseline for both;
 - store at synchronous=NORMAL, to show what FULL costs.
 
 Text is drawn from a vocabulary of a few thousand words with a Zipf-like
@@ -39,6 +44,7 @@ from protocol.envelope import sign  # noqa: E402
 from protocol.identity import Identity  # noqa: E402
 from storage import derived, schema  # noqa: E402
 from storage.objects import store_verified  # noqa: E402
+from storage.search_index import SEARCH_INDEX  # noqa: E402
 from storage.store import Store  # noqa: E402
 from search_bench import Zipf, vocabulary  # noqa: E402  (bench/ is on sys.path as the script's directory)
 
@@ -88,15 +94,54 @@ def run_raw(path: Path, all_batches: list) -> float:
     return elapsed
 
 
-def run_store(path: Path, all_batches: list, synchronous: str = "FULL") -> float:
-    store = Store(path, synchronous=synchronous)
-    started = time.perf_counter()
+@dataclasses.dataclass
+class Run:
+    """The best of the rounds of one variant: wall seconds and process CPU seconds, to the last commit and to
+    the search index caught up with it; every batch's commit latency."""
+    commit: float = float("inf")
+    indexed: float = float("inf")
+    commit_cpu: float = float("inf")
+    indexed_cpu: float = float("inf")
+    latencies: list = dataclasses.field(default_factory=list)
+
+
+def run_store(path: Path, all_batches: list, synchronous: str = "FULL", run: Run | None = None,
+              catch_up_every: float | None = None) -> float:
+    """Seconds to the last commit; with `run`, also the CPU, the latencies and the time to indexed."""
+    store = Store(path, synchronous=synchronous, catch_up_every=catch_up_every)
+    store._writer.wait_indexed(None, None)
+    latencies = []
+    started, cpu = time.perf_counter(), time.process_time()  # CPU: the writer thread's; the caller only waits
     for batch in all_batches:
+        begin = time.perf_counter()
         store.submit(store_verified, batch, T0).result()
-    elapsed = time.perf_counter() - started
+        latencies.append(time.perf_counter() - begin)
+    elapsed, commit_cpu = time.perf_counter() - started, time.process_time() - cpu
+    store._writer.wait_indexed(None, None)  # the deferred search index caught up with the last commit
+    if run is not None:
+        run.commit, run.commit_cpu = min(run.commit, elapsed), min(run.commit_cpu, commit_cpu)
+        run.indexed = min(run.indexed, time.perf_counter() - started)
+        run.indexed_cpu = min(run.indexed_cpu, time.process_time() - cpu)
+        run.latencies += latencies
     store.write_sync(lambda db: None)
     store.close()
     return elapsed
+
+
+def search_inline():
+    """Context: the search index written inside each ingest transaction (not deferred), as before."""
+    class _Inline:
+        def __enter__(self):
+            derived.register(dataclasses.replace(SEARCH_INDEX, deferred=False))
+
+        def __exit__(self, *exc):
+            derived.register(SEARCH_INDEX)
+    return _Inline()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def file_bytes(path: Path) -> int:
@@ -166,24 +211,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         # Interleaved, best of --repeat: other processes on the machine slow single runs at random.
-        raw = core = normal = full = float("inf")
+        raw = normal = float("inf")
+        runs = {name: Run() for name in ("core", "inline", "behind", "held")}
         for round_ in range(args.repeat):
-            for name in ("raw", "core", "normal", "full"):
+            for name in ("raw", "normal", *runs):
                 for stale in tmp.glob(f"{name}.db*"):
                     stale.unlink()
             raw = min(raw, run_raw(tmp / "raw.db", all_batches))
             with core_only():
-                core = min(core, run_store(tmp / "core.db", all_batches))
+                run_store(tmp / "core.db", all_batches, run=runs["core"])
                 normal = min(normal, run_store(tmp / "normal.db", all_batches, synchronous="NORMAL"))
-            full = min(full, run_store(tmp / "full.db", all_batches))
-        rate = args.objects
+            with search_inline():
+                run_store(tmp / "inline.db", all_batches, run=runs["inline"])
+            run_store(tmp / "behind.db", all_batches, run=runs["behind"])
+            run_store(tmp / "held.db", all_batches, run=runs["held"], catch_up_every=3600)
+        rate, core = args.objects, runs["core"].commit
         print(f"raw executemany (FULL):      {rate / raw:10.0f} objects/s")
         print(f"store, core only (FULL):     {rate / core:10.0f} objects/s   ratio store/raw = {raw / core:.2f}"
               " (target >= 0.5)")
         print(f"store, core only (NORMAL):   {rate / normal:10.0f} objects/s   FULL costs {core / normal:.2f}x NORMAL")
-        print(f"store, with search (FULL):   {rate / full:10.0f} objects/s   ratio store/raw = {raw / full:.2f}")
+        print("with every derived table (FULL), wall objects/s and writer CPU us/object, to the last commit / to the"
+              " search index caught up; commit latency per batch:")
+        labels = {"core": "core only (no search)", "inline": "search inline (before)",
+                  "behind": "search behind the commit", "held": "  same, catch-up held off"}
+        for name, run in runs.items():
+            print(f"  {labels[name]:<26} {rate / run.commit:7.0f} / {rate / run.indexed:7.0f} obj/s   "
+                  f"{run.commit_cpu / rate * 1e6:5.0f} / {run.indexed_cpu / rate * 1e6:5.0f} us   "
+                  f"p50 {percentile(run.latencies, 0.5) * 1e3:6.1f} ms, p99 {percentile(run.latencies, 0.99) * 1e3:6.1f} ms")
+        base = runs["core"].commit_cpu
+        search_cost = {name: (runs[name].commit_cpu - base) / rate * 1e6 for name in ("inline", "behind", "held")}
+        print(f"  search's CPU on the commit path, over core: inline {search_cost['inline']:.0f} us/object, "
+              f"behind {search_cost['behind']:.0f} (catch-ups in between), held off {search_cost['held']:.0f}; "
+              f"indexing in all, behind: {(runs['behind'].indexed_cpu - base) / rate * 1e6:.0f} us/object")
+        print(f"  ratio store/raw with search: inline {raw / runs['inline'].commit:.2f}, "
+              f"behind {raw / runs['behind'].commit:.2f}, held off {raw / runs['held'].commit:.2f}")
         print(f"database bytes per object:   raw {file_bytes(tmp / 'raw.db') / rate:.0f}, "
-              f"core {file_bytes(tmp / 'core.db') / rate:.0f}, with search {file_bytes(tmp / 'full.db') / rate:.0f}"
+              f"core {file_bytes(tmp / 'core.db') / rate:.0f}, with search {file_bytes(tmp / 'behind.db') / rate:.0f}"
               f" (wire alone {wire_bytes:.0f})")
 
         if args.rss_objects:

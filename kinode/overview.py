@@ -168,7 +168,7 @@ async def remotes(node: Node) -> list[dict[str, Any]]:
 
 async def search_local(node: Node, **query: Any) -> tuple[list[Item], str | None]:
     """Search this node's own index (a hub's operator, or a participant offline)."""
-    page = await node.store.read(search, SearchQuery(**query), node.now())
+    page, _ = await node.store.read_indexed(search, SearchQuery(**query), node.now())  # sees what was just stored
     found = []
     for hit in page.results:
         stored = await node.get(hit.id)

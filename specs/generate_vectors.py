@@ -305,10 +305,13 @@ def all_generators() -> dict:
     from gen_encryption_vectors import encryption_vectors  # beside this file
     from gen_lifecycle_contracts import lifecycle_contracts_vectors
     from gen_lifecycle_projects import lifecycle_projects_vectors
+    from gen_receipt_vectors import receipt_vectors
+    from gen_sync_vectors import sync_vectors
 
     return {**GENERATORS, "encryption.json": encryption_vectors,
             "lifecycle_projects.json": lifecycle_projects_vectors,
-            "lifecycle_contracts.json": lifecycle_contracts_vectors}
+            "lifecycle_contracts.json": lifecycle_contracts_vectors, "receipts.json": receipt_vectors,
+            "sync.json": sync_vectors}
 
 
 def main() -> None:

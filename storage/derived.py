@@ -31,6 +31,10 @@ writer connection as the first argument:
 - `drop(db)`: remove the table(s) (`DROP ... IF EXISTS`).
 - `version`: bump it when the table's shape or meaning changes; on the next
   open the table is dropped and rebuilt from the objects.
+- `deferred`: ingest does not call `apply`/`apply_many` (it still calls
+  `hide`); the writer indexes the table behind the commit from its durable
+  mark in `derived_marks` (`storage.deferred`). A rebuild sets the mark to
+  the log's end.
 
 Hooks must not commit, roll back or call sqlite-utils write helpers that
 open transactions of their own outside a savepoint (sqlite-utils nests
@@ -39,6 +43,8 @@ core registers `current_versions` first.
 """
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
@@ -49,6 +55,7 @@ from storage.errors import UnknownDerived
 
 _REPLAY_CHUNK = 2_000
 _IN_CHUNK = 500
+_RECENT_LIMIT = 8_192  # parsed objects kept for the catch-up: a few catch-up intervals of a busy hub
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ class Derived:
     version: int = 1
     apply_many: Callable[[Database, Sequence[SignedObject]], None] | None = None
     flush: Callable[[Database], None] | None = None
+    deferred: bool = False
 
     def apply_visible(self, db: Database, objs: Sequence[SignedObject]) -> None:
         """Apply objects stored visible (hidden=False), in order: one call if the table batches."""
@@ -99,6 +107,28 @@ def _flush(tables: Iterable[Derived], db: Database) -> None:
             d.flush(db)
 
 
+# Objects ingest just stored, already parsed, by id: the deferred tables' catch-up (replay) takes them
+# from here instead of parsing their wire again. An id names one object whatever the store, so one
+# bounded table serves every store of the process; whatever is not here is parsed from the wire.
+_recent: "OrderedDict[str, SignedObject]" = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+def remember(objs: Sequence[SignedObject]) -> None:
+    """Keep these just-stored objects for the catch-up (only while a deferred table is registered)."""
+    with _recent_lock:
+        for obj in objs:
+            _recent[obj.id] = obj
+        while len(_recent) > _RECENT_LIMIT:
+            _recent.popitem(last=False)
+
+
+def _recall(object_id: str, wire: bytes) -> SignedObject:
+    with _recent_lock:
+        obj = _recent.pop(object_id, None)
+    return obj if obj is not None else signed_from_wire(wire)
+
+
 def signed_from_wire(wire: bytes) -> SignedObject:
     """Rebuild a SignedObject from stored bytes (verified when it arrived; not re-verified)."""
     value = json.loads(wire)
@@ -120,10 +150,16 @@ def ensure(db: Database) -> list[str]:
 
     Runs inside the caller's transaction. Returns the names it rebuilt.
     """
+    create_marks(db)
     known = dict(db.execute("SELECT name, version FROM derived_tables").fetchall())
     stale = [d for d in _registry.values() if known.get(d.name) != d.version]
     if stale:
         _rebuild(db, stale)
+    # A deferred table that is current but has no mark was written by ingest itself (before tables
+    # could be deferred): it is complete through the log's end.
+    marked = {name for (name,) in db.execute("SELECT name FROM derived_marks")}
+    set_marks(db, [d.name for d in _registry.values() if d.deferred and d not in stale and d.name not in marked],
+              db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0])
     return [d.name for d in stale]
 
 
@@ -147,12 +183,26 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
     for d in chosen:
         d.drop(db)
         d.create(db)
-    # Replay in seq order, streaming: a hub's millions of objects never sit in memory.
-    cursor = db.conn.execute("SELECT wire, hidden_by IS NOT NULL FROM objects ORDER BY seq")
+    through = replay(db, chosen)
+    db.conn.executemany(
+        "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
+        "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
+        [(d.name, d.version) for d in chosen])
+    end = db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]
+    set_marks(db, [d.name for d in chosen if d.deferred], max(through, end))
+
+
+def replay(db: Database, chosen: Sequence[Derived], after: int = 0, limit: int = -1) -> int:
+    """Apply the objects after seq `after` (at most `limit`, -1: all) to `chosen`, in seq order, with
+    their hidden flags as they are now, as a rebuild does; returns the last seq replayed (`after` if none)."""
+    # Streaming: a hub's millions of objects never sit in memory.
+    cursor = db.conn.execute("SELECT seq, id, wire, hidden_by IS NOT NULL FROM objects WHERE seq > ? "
+                             "ORDER BY seq LIMIT ?", [after, limit])
+    last = after
     while rows := cursor.fetchmany(_REPLAY_CHUNK):
         visible: list[SignedObject] = []  # a run of visible objects goes to the tables as one batch
-        for wire, hidden in rows:
-            obj = signed_from_wire(wire)
+        for seq, object_id, wire, hidden in rows:
+            obj = _recall(object_id, wire)
             if not hidden:
                 visible.append(obj)
                 continue
@@ -162,13 +212,24 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
                 d.apply(db, obj, True)
         _replay(db, chosen, visible)
         _flush(chosen, db)  # staged writes go out a chunk at a time: memory stays bounded
-    db.conn.executemany(
-        "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
-        "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
-        [(d.name, d.version) for d in chosen])
+        last = rows[-1][0]
+    return last
 
 
-def _replay(db: Database, chosen: list[Derived], objs: list[SignedObject]) -> None:
+def _replay(db: Database, chosen: Sequence[Derived], objs: list[SignedObject]) -> None:
     if objs:
         for d in chosen:
             d.apply_visible(db, objs)
+
+
+def create_marks(db: Database) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS derived_marks (  -- deferred tables: complete through this objects.seq\n"
+               "  name TEXT PRIMARY KEY, through INTEGER NOT NULL) WITHOUT ROWID")
+
+
+def set_marks(db: Database, names: Sequence[str], through: int) -> None:
+    if names:
+        create_marks(db)
+        db.conn.executemany("INSERT INTO derived_marks(name, through) VALUES (?, ?) "
+                            "ON CONFLICT(name) DO UPDATE SET through = excluded.through",
+                            [(name, through) for name in names])

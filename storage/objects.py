@@ -51,7 +51,7 @@ from protocol.rules import (
 )
 from storage import outbox, pending
 from storage.context import Context
-from storage.derived import registered, select_in, signed_from_wire
+from storage.derived import registered, remember, select_in, signed_from_wire
 from storage.ingest import IngestResult, rejected
 
 _INSERT = ("INSERT INTO objects(id, type, author, created_at, category, received_at, wire) "
@@ -88,7 +88,9 @@ class _Batch:
         self.received_at = received_at
         self.forward_to = forward_to
         self.in_context, self.route = in_context, route
-        self.derived = registered()
+        self.hiders = registered()
+        self.derived = [d for d in self.hiders if not d.deferred]  # deferred ones follow the commit (storage.deferred)
+        self.deferred = len(self.derived) < len(self.hiders)
         self.context = Context(db)
         self.stored: dict[str, str | None] = {}  # id -> type of what hides it (None: visible)
         self.binding: dict[str, SignedObject] = {}
@@ -275,7 +277,7 @@ class _Batch:
         for object_id in object_ids:
             if object_id in self.stored:
                 self.stored[object_id] = hider
-            for derived in self.derived:
+            for derived in self.hiders:
                 derived.hide(self.db, object_id)
 
     def _flush(self) -> None:
@@ -290,6 +292,8 @@ class _Batch:
         objs = [o for o, _, _ in run]
         for derived in self.derived:
             derived.apply_visible(self.db, objs)
+        if self.deferred:
+            remember(objs)  # the catch-up takes them parsed
         by_destinations: dict[tuple[str, ...], list[str]] = {}
         for obj, category, forward in run:
             routed = tuple(self.route(obj, category)) if self.route is not None else ()

@@ -135,7 +135,16 @@ CREATE TABLE pending_refusals (
 );
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER, _V5_ROUTING, _V6_PENDING)
+_V7_SYNC_BUCKETS = """
+-- sync version 2 reads buckets of ids (id-prefix ranges, storage.sync_items), no longer (created_at, id)
+-- ranges: the old index goes, and this one covers every column the bucket query reads, so a sync
+-- never visits the table (hidden_by is listed only to make it covering; it is NULL in every entry)
+DROP INDEX objects_by_created_id;
+CREATE INDEX objects_by_visible_id ON objects(id, category, type, hidden_by) WHERE hidden_by IS NULL;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1_OBJECTS, _V2_OUTBOX, _V3_PEERS, _V4_SYNC_ORDER, _V5_ROUTING, _V6_PENDING,
+                               _V7_SYNC_BUCKETS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -21,10 +21,13 @@ Tables (all rebuilt from `objects` alone):
 - `search_stage`: FTS5 writes waiting for the end of the transaction
   (`storage.search_stage`); empty whenever no write transaction is open.
 
-Ingest hands the index whole runs of objects (`apply_many`): a run costs a
-few `IN (...)` lookups and a few `executemany` inserts, not statements per
-listing. FTS5 itself is written once per transaction, by `flush` right
-before COMMIT, in ascending key order with plain VALUES, so a whole group
+The index is deferred (`storage.deferred`): ingest commits the objects and
+the writer indexes them behind the commit, from the durable mark, in larger
+batches; only hides (retract, rotation, a profile no longer current) are
+applied in the ingest transaction. The catch-up hands the index whole runs
+of objects (`apply_many`): a run costs a few `IN (...)` lookups and a few
+`executemany` inserts, not statements per listing. FTS5 itself is written
+once per transaction, by `flush` right before COMMIT, in ascending key order with plain VALUES, so a whole group
 commit becomes one FTS5 segment (see `storage.search_stage` for why that
 needs care: written per listing, or per job of a group, it made a segment
 each, and ingest slowed as the index grew).
@@ -281,5 +284,6 @@ def _profile_changes(db: Database, authors: dict[str, SignedObject | None]
 
 
 # Version 4: FTS5 writes staged in search_stage until the transaction's flush.
+# Deferred: indexed behind the commit from its mark (storage.deferred); hides still come at once.
 SEARCH_INDEX = register(Derived("search", create, apply, hide, drop, version=5, apply_many=apply_many,
-                                flush=search_stage.flush))
+                                flush=search_stage.flush, deferred=True))

@@ -11,6 +11,12 @@ Every storage function is a plain function of a `sqlite_utils.Database`;
 thread's own connection (or, async, in a worker thread). The `*_sync`
 variants are for tests, scripts and the CLI. An answer from a write means
 its transaction committed with synchronous=FULL.
+
+The search index follows the commits (`storage.deferred`): `read_sync`
+waits (at most `INDEX_WAIT` seconds) until it has indexed what this store
+committed before the call, so a script reads its own writes; the server
+calls `read_indexed`, which does the same for the seq committed when the
+request arrived and says how fresh the answer is. `read` does not wait.
 """
 
 import asyncio
@@ -24,18 +30,22 @@ from typing import Any, Callable, Iterable
 
 from sqlite_utils import Database
 
-from storage import current, derived, schema  # noqa: F401 - current registers itself first
+from storage import current, deferred, derived, schema  # noqa: F401 - current registers itself first
 from storage import search  # noqa: F401 - registers the search index
 from storage import lifecycle  # noqa: F401 - registers the lifecycle index
 from storage import contract_summaries  # noqa: F401 - registers the contract summaries (after the index they read)
 from storage import market_index  # noqa: F401 - registers the marketplace skills index (spec 14.6)
+from storage.deferred import Freshness
 from storage.ingest import IngestResult, validate_batch
 from storage.objects import store_verified
 from storage.writer import Writer, is_lock_error
 
+INDEX_WAIT = 2.0  # seconds a read waits for the index to reach the seq it must see, then answers as it is
+
 
 class Store:
-    def __init__(self, path: str | Path | None = None, *, synchronous: str = "FULL"):
+    def __init__(self, path: str | Path | None = None, *, synchronous: str = "FULL",
+                 catch_up_every: float | None = None):
         self.path = None if path is None else Path(path)
         db = schema.connect(self.path, synchronous=synchronous)
         try:
@@ -43,7 +53,9 @@ class Store:
         except BaseException:
             db.conn.close()
             raise
-        self._writer = Writer(db, before_commit=derived.flush)  # e.g. the search index's staged FTS5 writes
+        options = {} if catch_up_every is None else {"catch_up_every": catch_up_every}
+        self._writer = Writer(db, before_commit=derived.flush,  # e.g. the search index's staged FTS5 writes
+                              catch_up=deferred.catch_up, log_seq=deferred.log_seq, **options)
         self._local = threading.local()
         self._readers: list[Database] = []
         self._readers_lock = threading.Lock()
@@ -80,7 +92,35 @@ class Store:
     # --- reads ------------------------------------------------------------
 
     def read_sync(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Run `fn(db, *args, **kwargs)` in one read transaction: a consistent snapshot."""
+        """Run `fn(db, *args, **kwargs)` in one read transaction: a consistent snapshot that holds
+        every write this store committed before the call, in the deferred index too (within INDEX_WAIT)."""
+        self._writer.wait_indexed(None, INDEX_WAIT)
+        return self._read_now(fn, *args, **kwargs)
+
+    def read_indexed_sync(self, fn: Callable[..., Any], *args: Any, wait: float = INDEX_WAIT,
+                          **kwargs: Any) -> tuple[Any, Freshness]:
+        """`fn`'s answer over the deferred index and how fresh that index was in the same snapshot.
+
+        Waits at most `wait` seconds for the index to reach the log's last
+        seq as it is now (what any writer had committed when the call came),
+        then answers with whatever it has.
+        """
+        def attempt(db, final: bool):
+            freshness = deferred.freshness(db)
+            if not final and freshness.indexed_through < freshness.log_seq:
+                return None, freshness
+            return fn(db, *args, **kwargs), freshness
+
+        value, freshness = self._read_now(attempt, False)
+        if freshness.indexed_through >= freshness.log_seq:
+            return value, freshness
+        self._writer.wait_indexed(freshness.log_seq, wait)
+        return self._read_now(attempt, True)
+
+    async def read_indexed(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, Freshness]:
+        return await asyncio.to_thread(self.read_indexed_sync, fn, *args, **kwargs)
+
+    def _read_now(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.path is None:  # one in-memory connection, shared with the writer
             with self._writer.lock:
                 return fn(self._writer.db, *args, **kwargs)
@@ -100,7 +140,8 @@ class Store:
                 delay = min(delay * 2, 1.0)
 
     async def read(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(self.read_sync, fn, *args, **kwargs)
+        """`fn` in a worker thread, on what is committed now (the deferred index as far as it has got)."""
+        return await asyncio.to_thread(self._read_now, fn, *args, **kwargs)
 
     def close(self) -> None:
         """Finish queued writes, then close every connection."""

@@ -176,14 +176,32 @@ def test_the_schemas_refuse_what_the_protocol_refuses():
 
 def test_the_sync_examples_are_what_a_responder_answers():
     """Section 10.7's E(2)..E(4) responder, asked the request example, gives the diff example."""
-    def item(n: int) -> tuple[int, str]:
-        return 1767225600 + 60 * n, hashlib.sha256(str(n).encode()).hexdigest()
+    def item(n: int) -> str:
+        return hashlib.sha256(str(n).encode()).hexdigest()
 
     sync_op = OPENAPI["paths"]["/ki/v1/sync"]["post"]
     request = sync_op["requestBody"]["content"]["application/json"]["examples"]["ids"]["value"]
     expected = sync_op["responses"]["200"]["content"]["application/json"]["examples"]["diff"]["value"]
-    assert request["ranges"][0][3] == [item(n)[1] for n in (1, 2, 3)]
+    assert request == sync.Initiator(sync.SortedItems(item(n) for n in (1, 2, 3)), ["web-design"],
+                                     salt=bytes(range(8))).start()
     assert sync.respond(sync.SortedItems([item(n) for n in (2, 3, 4)]), request) == expected
+
+
+def test_the_sync_schemas_take_what_the_code_sends_and_refuse_what_it_refuses():
+    request, response = (validator(pointer("components", "schemas", name)) for name in ("SyncRequest", "SyncResponse"))
+    ids = [hashlib.sha256(str(n).encode()).hexdigest() for n in range(40)]
+    initiator = sync.Initiator(sync.SortedItems(ids[:30]), ["web-design"], salt=bytes(range(8)))
+    message = initiator.start()
+    while message is not None:
+        request.validate(message)
+        reply = sync.respond(sync.SortedItems(ids[5:]), message)
+        response.validate(reply)
+        message = initiator.receive(reply)
+    assert initiator.need == set(ids[30:]) and initiator.have == set(ids[:5])
+    assert not request.is_valid({"v": 2, "buckets": [], "categories": ["web-design"]})  # no salt
+    assert not response.is_valid({"v": 2, "buckets": [], "categories": ["web-design"], "salt": "AAECAwQFBgc"})
+    assert not request.is_valid({"v": 2, "buckets": [["a", 0]], "categories": ["x"], "salt": "AAECAwQFBgc"})
+    assert not request.is_valid({"v": 1, "ranges": [], "categories": ["x"]})
 
 
 # --- the document against the app ------------------------------------------
@@ -318,7 +336,8 @@ async def test_search_answers_fit(hub):
 
 
 async def test_sync_and_challenge_answers_fit(hub):
-    unsigned = await answer(await hub.post("/ki/v1/sync", json={"v": 1, "ranges": [], "categories": ["web-design"]}),
+    unsigned = await answer(await hub.post("/ki/v1/sync", json={"v": 2, "buckets": [], "categories": ["web-design"],
+                                                                 "salt": "AAECAwQFBgc"}),
                             "POST", "/ki/v1/sync")
     assert unsigned["code"] == "signature_required"
     nonce = OPENAPI["paths"]["/ki/v1/challenge"]["post"]["requestBody"]["content"]["application/json"][

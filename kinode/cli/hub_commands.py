@@ -220,6 +220,11 @@ def _prove_dropped(args) -> int:
     obj = signed_from_wire(held.wire)
     complaints, held_by = [], []
     for entry in receipts:
+        try:  # a receipt kept before the v2 form (spec 14.5) no longer verifies: no complaint rests on it
+            verify_receipt(entry["receipt"], object_id=args.object)
+        except BadReceipt as error:
+            print(f"skipping {entry['destination']}'s receipt: {error.detail}", file=sys.stderr)
+            continue
         url = entry["destination"].rstrip("/")
         status = _fetch_status(f"{url}/ki/v1/objects/{args.object}")
         if status == 404:
@@ -230,7 +235,8 @@ def _prove_dropped(args) -> int:
         print(json.dumps({"complaints": complaints, "still_held": held_by} if args.json else
                          (complaints[0] if len(complaints) == 1 else complaints), indent=2))
     if not complaints:
-        print("every hub that gave a receipt still serves it: nothing was dropped", file=sys.stderr)
+        print("every hub whose receipt verifies still serves it: nothing was dropped" if held_by else
+              "no receipt kept here verifies (spec 14.5): no complaint can be built", file=sys.stderr)
         return EXIT_INVALID
     return EXIT_OK
 

@@ -14,7 +14,7 @@ from kinode.federation.query import QueryError
 from kinode.federation.appkeys import BUDGET, LIMITS, NODE, REPLAYS
 from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aiohttp_request
 from kinode.federation.problem import problem, problem_from
-from kinode.federation.hub_routes import honoured
+from kinode.federation.hub_routes import freshness_fields, honoured
 from kinode.hub import moderation, receipts
 from protocol import canonical
 from protocol.envelope import is_object_id
@@ -165,7 +165,8 @@ async def search_listings(request: web.Request) -> web.Response:
     node = request.app[NODE]
     try:
         query = _search_query(request.query)
-        page, wires, marks = await node.store.read(_search_with_objects, query, node.now(), _honoured_here(node))
+        (page, wires, marks), freshness = await node.store.read_indexed(
+            _search_with_objects, query, node.now(), _honoured_here(node))
     except (InvalidQuery, InvalidCursor, QueryError) as error:
         return problem(error.code, error.detail)
     results = []
@@ -177,7 +178,8 @@ async def search_listings(request: web.Request) -> web.Response:
         if hit.id in marks:  # delisted here: still found, and said so (spec 9.6)
             result["moderation"] = marks[hit.id]
         results.append(result)
-    return web.json_response({"results": results, "next": page.next_cursor})
+    return web.json_response({"results": results, "next": page.next_cursor, **freshness_fields(freshness)})
+
 
 
 def _search_with_objects(db, query: SearchQuery, now: int, honoured_dids: set[str] | None):

@@ -53,6 +53,11 @@ def _query(request: web.Request, allowed: dict[str, str]) -> dict[str, str] | we
     return dict(request.query)
 
 
+def freshness_fields(freshness) -> dict:
+    """How far the index behind an answer had got (spec 9.6, Freshness): its mark and the log's end."""
+    return {"indexed_through": freshness.indexed_through, "log_seq": freshness.log_seq}
+
+
 @routes.get("/ki/v1/hub")
 async def this_hub(request: web.Request) -> web.Response:
     node = request.app[NODE]
@@ -122,11 +127,11 @@ async def market_search(request: web.Request) -> web.Response:
     node = request.app[NODE]
     try:
         query = market.parse_query(request.query)
-        answer = await node.store.read(market.search, query, node.did, node.now(), honoured(node),
-                                       own_announcement(node))
+        answer, freshness = await node.store.read_indexed(market.search, query, node.did, node.now(),
+                                                          honoured(node), own_announcement(node))
     except market.BadMarketQuery as error:
         return problem(error.code, error.detail)
-    return web.json_response(answer)
+    return web.json_response({**answer, **freshness_fields(freshness)})
 
 
 @routes.get("/ki/v1/match/{id}")
@@ -135,8 +140,10 @@ async def match(request: web.Request) -> web.Response:
     if not is_object_id(object_id):
         return problem("malformed", "an object id is 64 lowercase hex digits")
     node = request.app[NODE]
-    answer = await node.store.read(market.match, object_id, node.did, node.now(), honoured(node),
-                                   own_announcement(node))
+    answer, freshness = await node.store.read_indexed(market.match, object_id, node.did, node.now(), honoured(node),
+                                                      own_announcement(node))
+    if answer is not None:
+        answer = {**answer, **freshness_fields(freshness)}
     if answer is None:
         return problem("not_found", f"no task, project or profile {object_id} here")
     return web.json_response(answer)

@@ -187,6 +187,20 @@ def test_search_orders_by_relevance(hub, listings):
     assert sorted(r["id"] for r in ranked) == sorted(o.id for o in objects)
 
 
+def test_search_says_how_fresh_it_is_and_finds_what_the_inbox_just_accepted(hub, alice):
+    # No wait and no retry here: the hub waits (up to 2 s) for its index to reach what it had stored.
+    word = "fresh" + secrets.token_hex(4)
+    before = search(hub, f"q={word}")
+    assert before["results"] == [] and before["indexed_through"] == before["log_seq"] > 0
+    for n in range(3):
+        listing = offer(alice, title=f"{word} listing {n}", created_at=now() - 100 + n)  # newest first
+        accept(hub, [listing])
+        page = search(hub, f"q={word}")
+        assert page["results"][0]["id"] == listing.id and len(page["results"]) == n + 1
+        assert page["indexed_through"] == page["log_seq"] > before["log_seq"]
+        before = page
+
+
 @pytest.mark.parametrize("order", ["recent", "relevance"])
 def test_search_pages_with_limit_and_cursor(hub, listings, order):
     word, objects = listings

@@ -213,12 +213,21 @@ def test_unsigned_sync_is_401_signature_required(hub, unchanged):
 
 @pytest.mark.parametrize("body", [
     b'{"categories": "web-design"}',
-    b'{"v": 1, "ranges": []}',  # a valid sync message, but the endpoint needs categories (spec 10.3)
-    b'{"v": 1, "ranges": [], "categories": ["knitting"]}',  # a category this hub does not serve
+    b'{"v": 2, "buckets": [], "salt": "AAECAwQFBgc"}',  # a valid sync message, but the endpoint needs categories
+    b'{"v": 2, "buckets": [], "salt": "AAECAwQFBgc", "categories": ["knitting"]}',  # a category not served here
+    b'{"v": 2, "buckets": [], "categories": ["web-design"]}',  # no salt (spec 10.3)
+    b'{"v": 2, "buckets": [["", 2, []], ["", 2, []]], "salt": "AAECAwQFBgc", "categories": ["web-design"]}',
+    b'{"v": 1, "ranges": [], "categories": ["web-design"]}',  # version 1's members
 ])
 def test_signed_sync_with_a_bad_message_is_400(hub, unchanged, alice, body):
     headers = signed(alice, hub.url, "POST", "/ki/v1/sync", body)
     request(hub.url, "POST", "/ki/v1/sync", body, headers).problem(400, "invalid_sync_message")
+
+
+def test_signed_sync_of_version_1_is_400_unsupported_version(hub, unchanged, alice):
+    body = b'{"v": 1, "buckets": [], "salt": "AAECAwQFBgc", "categories": ["web-design"]}'
+    headers = signed(alice, hub.url, "POST", "/ki/v1/sync", body)
+    request(hub.url, "POST", "/ki/v1/sync", body, headers).problem(400, "unsupported_version")
 
 
 # --- routes, methods, reads ---------------------------------------------------------------
@@ -370,7 +379,7 @@ def test_a_malformed_http_message_is_a_problem_and_logged_without_a_traceback(hu
 
 # --- who may reconcile (spec 10.8) ---------------------------------------------------------
 
-SYNC_START = b'{"categories":["web-design"],"ranges":[],"v":1}'
+SYNC_START = b'{"buckets":[],"categories":["web-design"],"salt":"AAECAwQFBgc","v":2}'
 
 
 def _announce(identity: Identity, hub, categories: list[str]) -> None:

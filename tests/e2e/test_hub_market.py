@@ -68,6 +68,7 @@ def test_the_hub_announces_its_config_and_follows_edits_then_serves_search_and_m
 
     page = get(hub, "/ki/v1/market?q=landing&sort=relevance")
     assert {r["id"] for r in page["results"]} == {offers[0].id, offers[1].id} and page["total"] == 2
+    assert page["indexed_through"] == page["log_seq"] > 0  # read-your-writes: it waited for its index (9.6)
     every = get(hub, "/ki/v1/market?limit=2")
     assert every["total"] == 4 and every["facets"]["category"] == {"seo": 1, "web-design": 3}
     assert every["facets"]["price"] == {"EUR:1000-5000": 1, "EUR:50-100": 1, "EUR:500-1000": 1, "USD:100-500": 1}
@@ -83,7 +84,9 @@ def test_the_hub_announces_its_config_and_follows_edits_then_serves_search_and_m
     assert http_json("GET", hub.url + f"/ki/v1/market?cursor={every['next']}&q=shop")[1]["code"] == "invalid_cursor"
     assert http_json("GET", hub.url + "/ki/v1/market?sort=cheapest")[1]["code"] == "invalid_query"
 
-    matches = get(hub, f"/ki/v1/match/{project.id}")["matches"]
+    matched = get(hub, f"/ki/v1/match/{project.id}")
+    assert matched["indexed_through"] == matched["log_seq"] >= page["log_seq"]
+    matches = matched["matches"]
     assert [m["id"] for m in matches] == [offers[0].id, offers[1].id]
     assert matches[0]["parts"] == {"skills": 1000, "endorsed": 300, "price": 200, "reputation": 0}
     assert matches[1]["score"] == 0

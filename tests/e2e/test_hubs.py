@@ -248,12 +248,31 @@ def test_receipts_verify_offline_and_a_dropped_object_yields_a_complaint(hubs, f
     answer = deliver(a, offer(SELLER, "Receipt please"))[0]
     receipt_file = tmp_path / "receipt.json"
     receipt_file.write_text(json.dumps(answer["receipt"]))
-    assert answer["receipt"]["hub"] == a.did
+    assert answer["receipt"]["hub"] == a.did and answer["receipt"]["path"] == []  # a batch of one
     assert cli("verify-receipt", str(receipt_file)).returncode == 0
     forged = dict(answer["receipt"], at=answer["receipt"]["at"] + 1)
     receipt_file.write_text(json.dumps(forged))
     refused = cli("verify-receipt", str(receipt_file), "--json", check=False)
     assert refused.returncode == 4 and json.loads(refused.stdout)["code"] == "bad_receipt"
+
+    # a batch: one signature over one root for every object held, each receipt verifying on its own
+    batch = [offer(SELLER, f"Batch receipt {n}") for n in range(5)]
+    bad = dict(offer(Identity(bytes([46]) * 32), "Forged in the batch").as_dict(), sig="0" * 128)
+    body = json.dumps({"objects": [o.as_dict() for o in batch] + [bad, batch[0].as_dict()]}).encode()
+    status, answer, _ = http_json("POST", a.url + "/ki/v1/inbox", body, {"Content-Type": "application/json"})
+    assert status == 200, answer
+    results = answer["results"]
+    assert [r["status"] for r in results] == ["accepted"] * 5 + ["rejected", "duplicate"] and "receipt" not in results[5]
+    held = [r["receipt"] for r in results[:5]]
+    assert len({r["sig"] for r in held}) == 1 and len({r["root"] for r in held}) == 1 and results[6]["receipt"] == held[0]
+    assert sorted(len(r["path"]) for r in held) == [1, 3, 3, 3, 3]  # 5 leaves: the last is promoted twice
+    for receipt in held:
+        done = subprocess.run(KINODE + ["verify-receipt", "-", "--json"], input=json.dumps(receipt),
+                              capture_output=True, text=True)
+        assert done.returncode == 0 and json.loads(done.stdout)["root"] == held[0]["root"], done.stdout
+    moved = dict(held[1], object=held[2]["object"])
+    done = subprocess.run(KINODE + ["verify-receipt", "-", "--json"], input=json.dumps(moved), capture_output=True, text=True)
+    assert done.returncode == 4 and "path does not lead" in json.loads(done.stdout)["detail"]
 
     # a participant publishing in copywriting with only hub A (which does not serve it) finds hub C
     # in A's directory, publishes there, and keeps C's receipt
@@ -267,6 +286,8 @@ def test_receipts_verify_offline_and_a_dropped_object_yields_a_complaint(hubs, f
     receipts = eventually(lambda: json.loads(cli("receipts", "--data-dir", str(node.data_dir), published,
                                                  "--json").stdout)["receipts"], what="C's receipt kept")
     assert receipts[0]["receipt"]["hub"] == c.did
+    receipt_file.write_text(json.dumps(receipts[0]["receipt"]))  # what the seller's node kept verifies offline
+    assert cli("verify-receipt", str(receipt_file)).returncode == 0
     # C drops it (its database edited behind its back); the seller proves it
     c.stop()
     with sqlite3.connect(c.data_dir / "kinode.db") as db:
