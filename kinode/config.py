@@ -27,7 +27,7 @@ class NodeConfig:
     discover: bool = False
     public_url: str | None = None
     reconcile_interval: float = 30.0
-    verify_workers: int = 0
+    verify_workers: int | None = None  # None: kinode.verifier.default_workers
     max_body_bytes: int = MAX_BODY_BYTES
     max_batch: int = MAX_BATCH
     client_rate: float = 200.0

@@ -16,9 +16,11 @@ from kinode.config import NodeConfig
 from kinode.policy import REFERENCE_KEYS, admit
 from kinode.retry import CircuitBreakers
 from kinode.verifier import Verifier
+from kinode.write_groups import WriteGroups
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
+from protocol.lifecycle import refs
 from protocol.lifecycle.refs import LIFECYCLE_TYPES
 from protocol.message import MESSAGE_TYPE, open_object
 from storage import deliveries, lineage, listing, mailbox, outbox, peers, pending
@@ -63,6 +65,7 @@ class Node:
         self.verifier = verifier or Verifier()
         self.breakers = CircuitBreakers(failure_threshold=5, cool_down=30)  # per destination URL
         self.changes = Changes()  # notified whenever objects or outbox entries are added
+        self.writes = WriteGroups(self._store)  # concurrent deliveries share writer jobs
 
     @property
     def did(self) -> str:
@@ -113,21 +116,28 @@ class Node:
         is_hub = self.config.is_hub
         referenced = await self.store.read(listing.held_ids, _references(checked)) if not is_hub else set()
         # A lifecycle object is filed under its root listing's category (spec section 13).
-        categories = await self.store.read(lineage.inherited_categories, checked) if is_hub else {}
+        categories = await self._categories(checked) if is_hub else {}
         admitted = self._admit_all(checked, referenced, categories)
         routes = self._routes(admitted, source, categories) if is_hub else {}
-        # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
-        # in a later one, from pending): it asks the hub's policy again then with the inherited category,
-        # and routes such objects with that category.
-        in_context = self._in_context if is_hub else None
-        route = self._route_from(source) if is_hub else None
-        results = await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None,
-                                         in_context, route)
+        results = await self.writes.store((now, source), admitted, routes)
         if any(r.status == "accepted" for r in results):
             self.changes.notify()
         if not is_hub:
             await self._open_messages(admitted, results, now)
         return results
+
+    async def _store(self, key: tuple[int, str | None], admitted: list,
+                     routes: dict[str, list[str]]) -> list[IngestResult]:
+        """One writer job for deliveries judged at `now` from `source` (see kinode.write_groups)."""
+        now, source = key
+        is_hub = self.config.is_hub
+        # Storage judges lifecycle objects once their context is held (perhaps later in this batch, or
+        # in a later one, from pending): it asks the hub's policy again then with the inherited category,
+        # and routes such objects with that category.
+        in_context = self._in_context if is_hub else None
+        route = self._route_from(source) if is_hub else None
+        return await self.store.write(_store_routed, admitted, now, routes, MAILBOX_TTL if is_hub else None,
+                                      in_context, route)
 
     async def _open_messages(self, admitted: list, results: list[IngestResult], now: int) -> None:
         """Take in the object sealed in each newly accepted message addressed to this node's owner."""
@@ -141,6 +151,16 @@ class Node:
                     log.info("message %s does not open: %s [%s]", item.id, error.detail, error.code)
         if inner:
             await self.receive(inner)
+
+    async def _categories(self, checked: list) -> dict[str, str | None]:
+        """Object id -> the category it is filed under; only lifecycle objects without one of their
+        own need a read (most of a hub's traffic is listings: no thread hop, no read transaction)."""
+        objects = [o for o in checked if isinstance(o, SignedObject)]
+        inherit = [o for o in objects if o.category is None and refs.is_lifecycle(o)]
+        categories = {o.id: o.category for o in objects}
+        if inherit:
+            categories.update(await self.store.read(lineage.inherited_categories, inherit))
+        return categories
 
     def _routes(self, admitted: list, source: str | None, categories: dict[str, str | None]) -> dict[str, list[str]]:
         """Object id -> the remotes a hub forwards it to (messages stay in this hub's mailbox)."""

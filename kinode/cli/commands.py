@@ -52,9 +52,9 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
     hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
-    hub.add_argument("--verify-workers", type=int, default=0, metavar="N",
-                     help="verify incoming objects in N worker processes (default 0: threads in the hub process); "
-                          "set it to the number of spare cores on a busy hub")
+    hub.add_argument("--verify-workers", type=_count, default=None, metavar="N",
+                     help="verify incoming objects in N worker processes (default: one per core this hub "
+                          "may use beyond the first two; 0: threads in the hub process)")
     hub.set_defaults(run=lambda args: _run(args, lambda data_dir: _hub_identity(data_dir, unlock, passphrase_env),
                                            roles=("node", "hub")))
 
@@ -158,6 +158,17 @@ def _interval(text: str) -> float:
     return seconds
 
 
+def _count(text: str) -> int:
+    # a negative count of worker processes would otherwise fail deep inside the process pool
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError("the number of worker processes cannot be negative")
+    return count
+
+
 def _hub_identity(data_dir: str, unlock, passphrase_env: str):
     if keystore.identity_path(data_dir).exists():
         return unlock(data_dir)
@@ -200,7 +211,7 @@ def _run(args, unlock, roles: tuple[str, ...]) -> int:
         categories=hub_config.slugs if is_hub else (), hubs=() if is_hub else remotes,
         peers=remotes if is_hub else (), discover=args.discover or bool(saved and saved.discover), public_url=args.public_url,
         reconcile_interval=getattr(args, "reconcile_interval", 30.0),
-        verify_workers=getattr(args, "verify_workers", 0), **_rate_limits(args), **_bounds(args),
+        verify_workers=getattr(args, "verify_workers", None), **_rate_limits(args), **_bounds(args),
         extra={"hub": hub_config, "hub_flags": (args.category, args.peer)} if is_hub
         else {"hub_directory": not args.no_hub_directory and saved.hub_directory, "flag_hubs": flags,
               "flag_discover": args.discover, "flag_no_hub_directory": args.no_hub_directory})

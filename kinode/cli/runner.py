@@ -18,7 +18,7 @@ from kinode.federation.server import GuardedSite
 from kinode.config import NodeConfig
 from kinode.errors import PortInUse
 from kinode.node import Node
-from kinode.verifier import Verifier
+from kinode.verifier import Verifier, default_workers
 from protocol.identity import Identity
 from storage.store import Store
 
@@ -56,7 +56,8 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
     config = dataclasses.replace(config, port=sock.getsockname()[1])
     config.data_dir.mkdir(parents=True, exist_ok=True)
     store = Store(config.db_path)
-    verifier = Verifier(config.verify_workers)
+    workers = config.verify_workers
+    verifier = Verifier(default_workers(config.is_hub) if workers is None else workers)
     node = Node(config, identity, store, verifier=verifier)
     app = create_app(node)
     # keepalive_timeout bounds both an idle keep-alive connection and the time to

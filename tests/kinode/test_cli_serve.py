@@ -96,3 +96,10 @@ def test_serve_announces_itself_as_json_for_scripts(tmp_path):
         process.send_signal(signal.SIGTERM)
         process.stdout.close()
         assert process.wait(15) == 0
+
+
+@pytest.mark.parametrize("value, message", [("-1", "cannot be negative"), ("two", "is not a whole number")])
+def test_a_bad_number_of_verify_workers_is_a_usage_error(tmp_path, value, message):
+    done = run("hub", "--data-dir", str(tmp_path / "hub"), "--category", "web-design", "--verify-workers", value)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "hub").exists()  # refused before anything was made
