@@ -38,6 +38,7 @@ from storage.ingest import validate_batch
 MIN_CHUNK = 16  # a batch is split across workers only into pieces at least this large
 MAX_GROUP = 512  # objects sent to a worker at once: bounds one round trip's latency
 PIPE_BYTES = 64 * 1024  # a pipe's buffer on Linux: a larger group is written from a thread
+INLINE_OBJECTS = 2  # threads mode: this few objects are verified on the event loop (see `validate`)
 PARSE_ON_LOOP_BYTES = 64 * 1024  # as the inbox: more bytes to cut into objects are parsed in a thread
 log = logging.getLogger("kinode.verifier")
 
@@ -83,6 +84,8 @@ class Verifier:
             wired = await loop.run_in_executor(None, _wired, items)  # objects fetched whole, many of them
         else:
             wired = _wired(items)
+        if wired is None and len(items) <= INLINE_OBJECTS:
+            return validate_batch(items, now)  # ~50 µs an object: less than a hop to a thread and back
         if wired is None:
             # No workers, or items that are not canonical JSON (a batch sent otherwise spelled, a
             # dict): verify them in a thread, as they are, where each gets its exact error.
