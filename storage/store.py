@@ -61,6 +61,12 @@ class Store:
         self._readers_lock = threading.Lock()
         self.write_sync(derived.ensure)
 
+    @property
+    def committed_seq(self) -> int:
+        """The log's last seq as of this store's last commit, known without a read (writes made by
+        another process on the same file show only in a read)."""
+        return self._writer.committed_seq
+
     # --- writes -----------------------------------------------------------
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future:

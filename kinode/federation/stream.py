@@ -109,8 +109,8 @@ class Broadcast:
 
     async def _fan_out(self) -> bool:
         """Hand the next page of the log to the live subscribers; True if the page was full."""
-        if not self._by_category:  # nobody listens: keep only where the log ends
-            self.head = await self.node.store.read(listing.last_seq)
+        if not self._by_category:  # nobody listens: keep only where the log ends, without a read
+            self.head = max(self.head, self.node.store.committed_seq)  # (a read per change cost a thread hop)
             return False
         stored = await self.node.store.read(listing.list_objects, self.head, limit=PAGE,
                                             include_hidden=True, include_superseded=True)
