@@ -219,3 +219,43 @@ def test_a_version_bump_rebuilds_and_sets_the_mark_and_an_unmarked_current_index
             store.close()
     finally:
         derived.register(SEARCH_INDEX)
+
+
+def test_an_object_the_index_cannot_take_is_skipped_and_logged_not_a_stop_for_the_rest(monkeypatch, caplog):
+    db = fresh_db()
+    good = [offer(ANN, f"Logo {i}", T0 + i) for i in range(4)]
+    poison = offer(BOB, "Logo poison", T0 + 9)
+    ingest(db, good[:2] + [poison] + good[2:])
+    real = SEARCH_INDEX.apply_many
+
+    def failing(db, objs):  # an indexing bug that only this one object meets
+        if any(o.id == poison.id for o in objs):
+            raise ValueError("cannot index this one")
+        real(db, objs)
+
+    monkeypatch.setitem(derived._registry, SEARCH_INDEX.name, dataclasses.replace(SEARCH_INDEX, apply_many=failing))
+    caplog.set_level("ERROR", logger="kinode.storage.deferred")
+    reached, more = catch_up(db)
+    while more:
+        reached, more = catch_up(db)
+    assert reached == deferred.Freshness(5, 5)  # the mark went past it: later objects are not held back
+    assert found(db, q="logo") == sorted(o.id for o in good)
+    assert poison.id in caplog.text
+    check_fts(db)
+
+
+def test_a_database_error_during_the_catch_up_is_raised_and_skips_nothing(monkeypatch):
+    db = fresh_db()
+    ingest(db, [offer(ANN, "Logo print")])
+
+    def locked(db, objs):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setitem(derived._registry, SEARCH_INDEX.name, dataclasses.replace(SEARCH_INDEX, apply_many=locked))
+    try:
+        catch_up(db)
+    except sqlite3.OperationalError:
+        db.conn.execute("ROLLBACK")
+    else:
+        raise AssertionError("a lock error was swallowed")
+    assert deferred.freshness(db) == deferred.Freshness(0, 1)  # retried later, from the same mark
