@@ -111,6 +111,14 @@ class Proc:
         return self.log_path.read_text(errors="replace")
 
 
+def verb(node, *args: str) -> dict:
+    """Run a CLI verb with --json on `node`'s data dir (as a person at that node would); its parsed answer."""
+    done = subprocess.run(KINODE + [args[0], "--data-dir", str(node.data_dir), "--json", *args[1:]],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, (args, done.stderr.decode())
+    return json.loads(done.stdout)
+
+
 def free_port() -> int:
     """A port that was free a moment ago: for peers that must know each other's URL before starting."""
     with socket.socket() as sock:

@@ -16,18 +16,12 @@ import time
 
 import pytest
 
-from harness import KINODE, eventually
+from harness import KINODE, eventually, verb as cli
 
 EUR = "EUR"
 CATEGORY = "web-design"
 
 
-def cli(node, *args: str) -> dict:
-    """Run a lifecycle verb with --json on `node`'s data dir; its parsed answer."""
-    done = subprocess.run(KINODE + [args[0], "--data-dir", str(node.data_dir), "--json", *args[1:]],
-                          capture_output=True, timeout=60)
-    assert done.returncode == 0, (args, done.stderr.decode())
-    return json.loads(done.stdout)
 
 
 def cli_fails(node, *args: str) -> tuple[int, str]:

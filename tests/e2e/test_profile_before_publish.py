@@ -8,19 +8,11 @@ the supplier's own object log: the coordinator's profile comes before the
 claim, and the claim reaches the coordinator's node.
 """
 
-import json
-import subprocess
-
-from harness import KINODE, eventually
+from harness import eventually, verb as cli
 
 CATEGORY = "web-design"
 
 
-def cli(node, *args: str) -> dict:
-    done = subprocess.run(KINODE + [args[0], "--data-dir", str(node.data_dir), "--json", *args[1:]],
-                          capture_output=True, timeout=60)
-    assert done.returncode == 0, (args, done.stderr.decode())
-    return json.loads(done.stdout)
 
 
 def test_a_first_claim_reaches_the_coordinator_whose_profile_the_supplier_lacked(federation):
