@@ -39,7 +39,8 @@ MIN_CHUNK = 16  # a batch is split across workers only into pieces at least this
 MAX_GROUP = 512  # objects sent to a worker at once: bounds one round trip's latency
 PIPE_BYTES = 64 * 1024  # a pipe's buffer on Linux: a larger group is written from a thread
 INLINE_OBJECTS = 2  # threads mode: this few objects are verified on the event loop (see `validate`)
-PARSE_ON_LOOP_BYTES = 64 * 1024  # as the inbox: more bytes to cut into objects are parsed in a thread
+PARSE_ON_LOOP_BYTES = 64 * 1024  # more bytes than this to cut into objects are parsed in a thread (here and
+# in the inbox): below it, the hop costs more than the parse
 log = logging.getLogger("kinode.verifier")
 
 

@@ -16,6 +16,7 @@ from kinode.federation.httpsig import CHALLENGE, signature_problem, verify_aioht
 from kinode.federation.problem import problem, problem_from
 from kinode.federation.hub_routes import freshness_fields, honoured
 from kinode.hub import moderation, receipts
+from kinode.verifier import PARSE_ON_LOOP_BYTES  # larger batch bodies are parsed in a thread
 from protocol import canonical
 from protocol.envelope import is_object_id
 from protocol.errors import ProtocolError
@@ -25,7 +26,6 @@ from storage.search import SearchQuery, search
 
 routes = web.RouteTableDef()
 JSON = "application/json"
-PARSE_ON_LOOP_BYTES = 64 * 1024  # larger batch bodies are parsed in a thread; below, the hop costs more
 
 
 @routes.get("/.well-known/kinode")
