@@ -52,7 +52,8 @@ def _search(args) -> int:
     page = _get(hub.rstrip("/") + "/ki/v1/search?" + urllib.parse.urlencode(params))
     now = int(time.time())
     results = [_checked(hit, now) for hit in page.get("results", [])]
-    emit(args, {"hub": hub, "results": results, "next": page.get("next")}, _lines)
+    freshness = {k: page[k] for k in ("indexed_through", "log_seq") if type(page.get(k)) is int}  # spec 9.6
+    emit(args, {"hub": hub, "results": results, "next": page.get("next"), **freshness}, _lines)
     return 0
 
 
@@ -105,4 +106,7 @@ def _lines(data) -> list[str]:
         lines.append(f"no listings on {data['hub']} match")
     if data["next"]:
         lines.append(f"more: add --cursor {data['next']}")
+    behind = data.get("log_seq", 0) - data.get("indexed_through", data.get("log_seq", 0))
+    if behind > 0:
+        lines.append(f"the hub's index was {behind} objects behind what it holds: newer listings may be missing")
     return lines

@@ -25,6 +25,7 @@ def test_search_finds_and_verifies_a_listing(hub_with_an_offer):
     answer = as_json(run("search", "--hub", hub.url, "landing", "--json"))
     [hit] = answer["results"]
     assert hit["id"] == offer_id and hit["verified"] is True and hit["type"] == "offer"
+    assert answer["indexed_through"] == answer["log_seq"] > 0  # how fresh the hub's index was (spec 9.6)
     human = ok(run("search", "--hub", hub.url, "landing", "--type", "offer", "--category", "web-design"))
     assert offer_id in human and "Landing page in a week" in human
     assert "no listings" in ok(run("search", "--hub", hub.url, "plumbing"))
@@ -48,3 +49,11 @@ def test_search_errors_are_one_line_with_their_code(hub_with_an_offer, tmp_path)
     assert_clean_failure(run("search", "--data-dir", str(tmp_path / "lonely"), "x"), "no_hub")
     usage = run("search", "x")
     assert usage.returncode == 2 and "--hub" in usage.stderr and "Traceback" not in usage.stderr
+
+
+def test_the_human_form_says_when_the_hubs_index_was_behind():
+    from kinode.cli.search_command import _lines
+    page = {"hub": "http://127.0.0.1:7300", "results": [], "next": None, "indexed_through": 40, "log_seq": 45}
+    assert "5 objects behind" in "\n".join(_lines(page))
+    assert not any("behind" in line for line in _lines({**page, "indexed_through": 45}))
+    assert not any("behind" in line for line in _lines({"hub": page["hub"], "results": [], "next": None}))
