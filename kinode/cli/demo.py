@@ -74,10 +74,13 @@ def run_demo(root: Path, first_port: int, fresh: bool = False) -> int:
             procs.append((hub, _start(root, name, "hub", "--port", str(first_port + i), *peers,
                                       "--reconcile-interval", "5")))
             hubs.append(hub)
+        # The hubs answer before a participant starts: a node that finds its hub down learns it only on
+        # a later retry, and until then its CLI verbs would not look there for what they need.
+        ui = {member.name: _ready(member, proc, root) for member, proc in procs}
         for i, who in enumerate(members.values()):
             hubs_args = [a for u in hub_urls for a in ("--hub", u)]
             procs.append((who, _start(root, who.name, "serve", "--port", str(first_port + 2 + i), *hubs_args)))
-        ui = {member.name: _ready(member, proc, root) for member, proc in procs}
+        ui |= {member.name: _ready(member, proc, root) for member, proc in procs[len(hubs):]}
         if first_run:
             state = {"seeded": True, **seed(members, hubs[0], hubs[1], root / "seed")}
             marker.write_text(json.dumps(state))

@@ -131,7 +131,8 @@ def _market(s: Seeder, people: dict[str, Member], hub_a: Member, hub_b: Member) 
         s.publish(who, "offer", {"category": category, "title": title, "description": description,
                                  "skills": skills, "price": {"amount": price, "currency": "EUR"}, "unit": "hour"})
     for who in people.values():  # the lifecycle verbs fetch context from the hubs a node has reached
-        s.until(lambda: s.verb(who, "status", count=False)["peers"], f"{who.name}'s node reaching its hubs")
+        s.until(lambda: set(hubs) <= {p["url"] for p in s.verb(who, "status", count=False)["peers"]},
+                f"{who.name}'s node reaching both hubs")
     # Endorsements by each category's leader (named in that hub's hub.toml), so they count there.
     s.verb(people["dana"], "endorse", people["cleo"].did, "--category", "web-design",
            "--note", "Clean, accessible UI work on three projects with me.")
