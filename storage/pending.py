@@ -80,20 +80,31 @@ def refused(db: Database, object_id: str, code: str, detail: str, at: int) -> No
 
 
 def evict(db: Database, now: int, limits: Limits = Limits()) -> int:
-    """Drop entries older than the age bound, then the oldest beyond the count bound; returns how many."""
+    """Drop entries older than the age bound, then the oldest beyond the count bound; returns how many.
+
+    Runs with every ingest job, and both tables are almost always empty or within bounds: one
+    statement finds out, and only then do the deletions run.
+    """
     conn = db.conn
-    old = [row[0] for row in conn.execute("SELECT id FROM pending WHERE received_at < ?",
-                                          (now - limits.age,)).fetchall()]
-    excess = conn.execute("SELECT count(*) FROM pending").fetchone()[0] - len(old) - limits.count
-    if excess > 0:
-        old += [row[0] for row in conn.execute(
-            "SELECT id FROM pending WHERE received_at >= ? ORDER BY seq LIMIT ?",
-            (now - limits.age, excess)).fetchall()]
-    conn.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in old])
-    conn.executemany("DELETE FROM pending_needs WHERE id = ?", [(i,) for i in old])
-    conn.execute("DELETE FROM pending_refusals WHERE refused_at < ?", (now - limits.age,))
-    conn.execute("DELETE FROM pending_refusals WHERE seq <= (SELECT max(seq) FROM pending_refusals) - ?",
-                 (limits.count,))
+    cutoff = now - limits.age
+    count, oldest, oldest_refusal, refusal_span = conn.execute(
+        "SELECT (SELECT count(*) FROM pending), (SELECT min(received_at) FROM pending), "
+        "(SELECT min(refused_at) FROM pending_refusals), "
+        "(SELECT max(seq) - min(seq) FROM pending_refusals)").fetchone()
+    old: list[str] = []
+    if count and (oldest < cutoff or count > limits.count):
+        old = [row[0] for row in conn.execute("SELECT id FROM pending WHERE received_at < ?", (cutoff,)).fetchall()]
+        excess = count - len(old) - limits.count
+        if excess > 0:
+            old += [row[0] for row in conn.execute(
+                "SELECT id FROM pending WHERE received_at >= ? ORDER BY seq LIMIT ?", (cutoff, excess)).fetchall()]
+        conn.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in old])
+        conn.executemany("DELETE FROM pending_needs WHERE id = ?", [(i,) for i in old])
+    if oldest_refusal is not None and oldest_refusal < cutoff:
+        conn.execute("DELETE FROM pending_refusals WHERE refused_at < ?", (cutoff,))
+    if refusal_span is not None and refusal_span >= limits.count:
+        conn.execute("DELETE FROM pending_refusals WHERE seq <= (SELECT max(seq) FROM pending_refusals) - ?",
+                     (limits.count,))
     return len(old)
 
 

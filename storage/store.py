@@ -69,6 +69,10 @@ class Store:
 
     # --- writes -----------------------------------------------------------
 
+    def writer_counts(self) -> dict[str, int]:
+        """Transactions committed and jobs in them (group commit shows as commits < jobs)."""
+        return {"commits": self._writer.commits, "jobs": self._writer.jobs}
+
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> concurrent.futures.Future:
         """Queue `fn(db, *args, **kwargs)` on the writer; the future resolves after COMMIT."""
         return self._writer.submit(functools.partial(fn, **kwargs) if kwargs else fn, *args)

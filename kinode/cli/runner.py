@@ -104,7 +104,9 @@ async def serve(config: NodeConfig, identity: Identity, ui_port: int | None = No
         await runner.cleanup()
         verifier.close()
         store.close()
-        log.info("stopped; database closed")
+        writer = store.writer_counts()
+        log.info("stopped; database closed (%d deliveries stored in %d writer jobs, %d commits)",
+                 node.writes.deliveries, node.writes.jobs, writer["commits"])
 
 
 def _quiet_exceptions(loop: asyncio.AbstractEventLoop):

@@ -201,3 +201,15 @@ def test_a_rotation_outranks_a_retract_in_every_order(order):
         assert store.read_sync(listing.get, late.id).rotated_by == W["rotation dave"].id  # GET: 410 key_rotated
     finally:
         store.close()
+
+
+def test_refusals_are_bounded_in_count_and_age(store):
+    limits = pending.Limits(count=3, age=DAY)
+    for n in range(5):
+        store.write_sync(pending.refused, f"{n:064x}", "not_authorized", "no", NOW + n)
+    store.write_sync(pending.evict, NOW + 5, limits)  # the count bound: the 3 newest stay
+    assert [r["id"][-1] for r in store.read_sync(pending.refusals)] == ["4", "3", "2"]
+    store.write_sync(pending.evict, NOW + 3 + DAY, limits)  # the age bound: refused before NOW + 3 go
+    assert [r["id"][-1] for r in store.read_sync(pending.refusals)] == ["4", "3"]
+    store.write_sync(pending.evict, NOW + 3 + DAY, limits)  # nothing more to drop: unchanged
+    assert len(store.read_sync(pending.refusals)) == 2
