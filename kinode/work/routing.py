@@ -101,9 +101,17 @@ def concerned(obj: SignedObject, held: dict[str, SignedObject]) -> dict[str, str
 
 
 def node_url(db: Database, did: str) -> str | None:
-    """The `node` URL in `did`'s current profile held here, if any."""
+    """Where `did` is reached (spec 9.13 step 2): the `node` URL of its current profile held here;
+    else the `url` of its current hub announcement (a hub named as resolver has no profile); else
+    the URL where this node reached `did` itself as a peer (its /.well-known/kinode said so)."""
     profile = _profile(db, did)
     url = profile.body.get("node") if profile is not None else None
+    if not isinstance(url, str):
+        announcement = _current(db, "hub", did)
+        url = announcement.body.get("url") if announcement is not None else None
+    if not isinstance(url, str):
+        peer = peers.get_peer(db, did)
+        url = peer.url if peer is not None else None
     return url.rstrip("/") if isinstance(url, str) else None
 
 
@@ -124,7 +132,8 @@ def plan(db: Database, obj: SignedObject, hubs: list[Hub], me: str) -> Route:
             continue
         url = node_url(db, did)
         if url is None:
-            destinations[UNREACHABLE + did] = f"{role} {short(did)} (no node URL in a profile held here)"
+            destinations[UNREACHABLE + did] = (f"{role} {short(did)} "
+                                               "(no node URL here: no profile, hub announcement or peer gives one)")
         else:
             destinations.setdefault(url, f"{role} {short(did)}")
     for hub in hubs:
@@ -158,6 +167,10 @@ def short(did: str) -> str:
 
 
 def _profile(db: Database, did: str) -> SignedObject | None:
+    return _current(db, "profile", did)
+
+
+def _current(db: Database, type_: str, did: str) -> SignedObject | None:
     row = db.execute("SELECT o.wire FROM current_versions c JOIN objects o ON o.id = c.object_id "
-                     "WHERE c.type = 'profile' AND c.author = ?", [did]).fetchone()
+                     "WHERE c.type = ? AND c.author = ?", [type_, did]).fetchone()
     return signed_from_wire(row[0]) if row else None

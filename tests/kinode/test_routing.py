@@ -21,7 +21,8 @@ from kinode.work import routing
 from kinode.work.service import WorkService
 from protocol.envelope import sign
 from protocol.identity import Identity
-from storage import deliveries
+from storage import deliveries, peers
+from storage.deliveries import UNREACHABLE
 from storage.objects import store_verified
 from storage.store import Store
 
@@ -103,6 +104,37 @@ async def test_someone_without_a_known_node_is_reported_unreachable(world):
     assert (routed["delivered"], routed["total"]) == (1, 2)
     [lost] = [d for d in routed["destinations"] if d["to"] is None]
     assert lost["state"] == "unreachable" and CAROL.did[:14] in lost["name"]
+
+
+def test_a_hub_named_as_resolver_is_reached_at_its_announcement_or_where_this_node_reached_it():
+    """A hub operator has no profile; a contract naming the hub as `dispute_resolver` still reaches it
+    (spec 9.13 step 2): at its hub announcement's url, else where this node reached its did as a peer."""
+    contract = _lifecycle()[2]
+    hubs = [routing.Hub("http://hub.example", ("web-design",))]
+
+    def resolver_route(*held) -> tuple:
+        store = Store()
+        try:
+            store.write_sync(store_verified, [*_lifecycle()[:2], contract, *held], START + 10)
+            return store.read_sync(routing.plan, contract, hubs, ALICE.did)
+        finally:
+            store.close()
+
+    def where(route) -> dict[str, str]:
+        return {name.split()[0]: url for url, name in route.destinations}
+
+    assert where(resolver_route())["resolver"] == UNREACHABLE + HUB.did
+    announced = sign(HUB, "hub", {"url": "http://hub.example/", "name": "Hub", "categories": ["web-design"]}, START)
+    route = resolver_route(announced)
+    assert where(route)["resolver"] == "http://hub.example" and HUB.did not in route.unreachable_dids
+
+    store = Store()  # no announcement held: the peers table, as a node learns it from the hub's /.well-known/kinode
+    try:
+        store.write_sync(store_verified, [*_lifecycle()[:2], contract], START + 10)
+        store.write_sync(peers.upsert_peer, HUB.did, "http://hub.example", ("web-design",), ("node", "hub"), START)
+        assert where(store.read_sync(routing.plan, contract, hubs, ALICE.did))["resolver"] == "http://hub.example"
+    finally:
+        store.close()
 
 
 async def test_a_private_proposal_travels_only_sealed(world):
