@@ -47,6 +47,22 @@ def settle(db: Database, object_id: str, destination: str, state: str, now: int,
                "WHERE object_id = ? AND destination = ?", [state, code, detail, now, object_id, destination])
 
 
+def unreachable(db: Database, limit: int = 1000) -> list[tuple[str, str, str]]:
+    """(object id, did, name) of the destinations no address was known for, oldest first."""
+    rows = db.execute("SELECT object_id, destination, name FROM deliveries WHERE state = 'unreachable' "
+                      "ORDER BY updated_at, object_id LIMIT ?", [limit]).fetchall()
+    return [(object_id, dest.removeprefix(UNREACHABLE), name) for object_id, dest, name in rows
+            if dest.startswith(UNREACHABLE)]
+
+
+def reached(db: Database, object_id: str, did: str, url: str, name: str, now: int) -> None:
+    """An unreachable destination has an address now: its row becomes `url`'s, queued (or, when the
+    object already goes to `url`, for instance that participant's hub, the row it has there)."""
+    db.execute("DELETE FROM deliveries WHERE object_id = ? AND destination = ?", [object_id, UNREACHABLE + did])
+    db.execute("INSERT INTO deliveries(object_id, destination, name, state, updated_at) VALUES (?, ?, ?, 'queued', ?) "
+               "ON CONFLICT(object_id, destination) DO NOTHING", [object_id, url, name, now])
+
+
 def of(db: Database, object_ids: list[str]) -> dict[str, list[Destination]]:
     found: dict[str, list[Destination]] = {i: [] for i in object_ids}
     for row in select_in(db.conn, "SELECT object_id, destination, name, state, code, detail, updated_at "

@@ -260,7 +260,7 @@ def _published_lines(answer: dict) -> list[str]:
                      f"{route['category'] or 'it'} and nobody it names has a node URL here")
     for d in route["destinations"]:
         if not d["reachable"] and not d["name"].startswith("nowhere"):
-            lines.append(f"  NOT deliverable: {d['name']}")
+            lines.append(f"  NOT reachable yet: {d['name']}; sent there once an address for them is known")
     lines.append("  delivered by `kinode serve` on this data dir; see `kinode show deliveries " + answer["id"] + "`")
     return lines
 

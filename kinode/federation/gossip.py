@@ -30,6 +30,8 @@ from storage.derived import signed_from_wire
 log = logging.getLogger("kinode.federation.gossip")
 BATCH = 200
 POLL_SECONDS = 1.0
+REROUTE_SECONDS = 30.0  # how often destinations that had no address are looked up again
+ASK_PER_ROUND = 20  # of their dids, at most this many profiles asked of the hubs in one round
 COALESCE_SECONDS = 0.02
 
 
@@ -38,6 +40,8 @@ class Gossip:
         self.node = node
         self.sessions = sessions
         self.rng = rng or random.Random()
+        self._rerouted_at = float("-inf")
+        self._asked: dict[str, tuple[int, float]] = {}  # did -> (profile requests so far, when to ask again)
 
     async def run(self) -> None:
         """Deliver forever: after every change, and at least every POLL_SECONDS."""
@@ -59,6 +63,9 @@ class Gossip:
     async def deliver_due(self) -> bool:
         """One round; True if a full page was due (so go again at once)."""
         node = self.node
+        if node.clock() - self._rerouted_at >= REROUTE_SECONDS:
+            self._rerouted_at = node.clock()
+            await self.reroute_unreachable()
         entries = await node.store.read(outbox.due, node.now(), 1000)
         fanout = [e for e in entries if e.destination == GOSSIP]
         if fanout:
@@ -72,6 +79,33 @@ class Gossip:
                                for dest, batch in by_destination.items()
                                for i in range(0, len(batch), BATCH)))
         return len(entries) >= 1000 and bool(node.remotes)  # unassigned entries stay due: no spinning on them
+
+    async def reroute_unreachable(self) -> int:
+        """Route again the destinations that had no address (spec 9.13 step 2): a profile, hub
+        announcement or peer may be held since, or one of the hubs may have the profile now.
+        Returns how many destinations got an address (their objects are queued for them)."""
+        node = self.node
+        waiting = await node.store.read(deliveries.unreachable)
+        if not waiting:
+            return 0
+        dids = sorted({did for _, did, _ in waiting})
+        known = await node.store.read(_addresses, dids)
+        now = node.clock()
+        ask = [did for did in dids if did not in known and self._asked.get(did, (0, now))[1] <= now][:ASK_PER_ROUND]
+        if ask and node.remotes:
+            for did in ask:  # each did asked again after 30 s, 60 s, ... at most hourly, while no hub has it
+                tries = self._asked.get(did, (0, 0))[0] + 1
+                self._asked[did] = (tries, now + min(REROUTE_SECONDS * 2 ** (tries - 1), 3600))
+            if await fetch_profiles(node, self.sessions, ask):
+                known = await node.store.read(_addresses, dids)
+        for did in known:
+            self._asked.pop(did, None)
+        routed = [(object_id, did, known[did], name) for object_id, did, name in waiting if did in known]
+        if routed:
+            await node.store.write(_reroute, routed, node.now())
+            node.changes.notify()
+            log.info("%d destinations that had no address are routed now", len(routed))
+        return len(routed)
 
     async def _plan(self, fanout: list) -> list[tuple[int, routing.Route]]:
         """Route each object (kinode.work.routing); first fetch the profiles of those it
@@ -161,6 +195,17 @@ def _problem_code(text: bytes) -> str:
         return f"{problem['code']}: {problem.get('detail', '')}"
     except (ValueError, KeyError, TypeError):
         return text[:200].decode("utf-8", "replace")
+
+
+def _addresses(db, dids: list[str]) -> dict[str, str]:
+    found = {did: routing.node_url(db, did) for did in dids}
+    return {did: url for did, url in found.items() if url is not None}
+
+
+def _reroute(db, routed: list[tuple[str, str, str, str]], now: int) -> None:
+    for object_id, did, url, name in routed:
+        outbox.enqueue(db, object_id, [url], now)
+        deliveries.reached(db, object_id, did, url, f"{name.split()[0]} {routing.short(did)}", now)
 
 
 def _routes(db, objs: list, hubs: list, me: str) -> list[tuple[int, routing.Route]]:

@@ -106,6 +106,36 @@ async def test_someone_without_a_known_node_is_reported_unreachable(world):
     assert lost["state"] == "unreachable" and CAROL.did[:14] in lost["name"]
 
 
+async def test_an_unreachable_party_is_routed_once_its_profile_turns_up_at_a_hub(world, tmp_path, aiohttp_server):
+    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+    service = WorkService(alice)
+    project = await service.project(category="web-design", title="Site", description="A site",
+                                    budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
+    task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
+    contract = await service.contract(**contract_body(task.obj.id, CAROL.did))
+    await gossip.deliver_due()
+    assert await gossip.reroute_unreachable() == 0  # nobody knows Carol yet: still unreachable, and said so
+    [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
+    assert [d["state"] for d in routed["destinations"] if d["to"] is None] == ["unreachable"]
+
+    # Carol starts a node and publishes her profile to the hub; Alice's node looks again a round later.
+    carol_store = Store()
+    carol = Node(NodeConfig(data_dir=tmp_path / "carol", hubs=(hub_url,)), CAROL, carol_store)
+    carol_url = str((await aiohttp_server(create_app(carol))).make_url("")).rstrip("/")
+    profile = sign(CAROL, "profile", {"name": "Carol", "node": carol_url, "hubs": [hub_url]}, START - 30)
+    hub.store.write_sync(store_verified, [profile], START)
+    try:
+        clock.now += 31
+        await gossip.deliver_due()  # finds the profile at the hub, routes the contract to Carol's node, sends it
+        [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
+        states = {d["to"]: d["state"] for d in routed["destinations"]}
+        assert None not in states and states[carol_url] in ("delivered", "pending"), states
+        assert carol_store.read_sync(lambda db: db.execute("SELECT count(*) FROM pending WHERE id = ?",
+                                                           [contract.obj.id]).fetchone()) == (1,)
+    finally:
+        carol_store.close()
+
+
 def test_a_hub_named_as_resolver_is_reached_at_its_announcement_or_where_this_node_reached_it():
     """A hub operator has no profile; a contract naming the hub as `dispute_resolver` still reaches it
     (spec 9.13 step 2): at its hub announcement's url, else where this node reached its did as a peer."""
