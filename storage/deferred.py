@@ -25,8 +25,6 @@ so no insert can take a seq at or below a mark (a rolled-back insert's seq
 was never committed, and catch-ups run in transactions of their own).
 """
 
-import logging
-import sqlite3
 from dataclasses import dataclass
 
 from sqlite_utils import Database
@@ -34,8 +32,6 @@ from sqlite_utils import Database
 from storage import derived
 
 CATCH_UP_LIMIT = 20_000  # objects per catch-up transaction: a long backlog never holds writes for long
-ONE_BY_ONE = 500  # after a pass that raised: objects replayed singly before the batched pass is tried again
-log = logging.getLogger("kinode.storage.deferred")
 
 
 @dataclass(frozen=True)
@@ -86,7 +82,7 @@ def catch_up(db: Database, limit: int = CATCH_UP_LIMIT) -> tuple[Freshness, bool
     reached = []
     for mark, group in by_mark.items():
         if mark < end:
-            last, whole = _replay_guarded(db, group, mark, limit)
+            last, whole = derived.replay_guarded(db, group, mark, limit)
             # fewer than `limit` rows: the range is done through the end, gaps in seq included
             mark = last if not whole or (limit >= 0 and _more(db, last, end)) else end
             derived.set_marks(db, [d.name for d in group], mark)
@@ -96,43 +92,3 @@ def catch_up(db: Database, limit: int = CATCH_UP_LIMIT) -> tuple[Freshness, bool
 
 def _more(db: Database, last: int, end: int) -> bool:
     return last < end and db.execute("SELECT 1 FROM objects WHERE seq > ? LIMIT 1", [last]).fetchone() is not None
-
-
-def _replay_guarded(db: Database, group: list[derived.Derived], mark: int, limit: int) -> tuple[int, bool]:
-    """`derived.replay` from `mark`; if it raises, the next objects one at a time instead, each that raises
-    skipped and logged: an object a table cannot index (a bug in that table) must not hold the index
-    behind it still forever. Errors of the database itself (locks, I/O, a full disk) are raised: they
-    are no object's fault. Returns (the last seq replayed or skipped, whether the whole range was asked)."""
-    conn = db.conn
-    conn.execute("SAVEPOINT catch_up")
-    try:
-        last = derived.replay(db, group, mark, limit)
-    except sqlite3.OperationalError:
-        raise
-    except Exception:  # noqa: BLE001 - one bad object; which one is found below
-        conn.execute("ROLLBACK TO catch_up")
-        conn.execute("RELEASE catch_up")
-        return _one_by_one(db, group, mark, ONE_BY_ONE if limit < 0 else min(limit, ONE_BY_ONE)), False
-    conn.execute("RELEASE catch_up")
-    return last, True
-
-
-def _one_by_one(db: Database, group: list[derived.Derived], mark: int, count: int) -> int:
-    conn = db.conn
-    for _ in range(count):
-        conn.execute("SAVEPOINT one")
-        try:
-            last = derived.replay(db, group, mark, 1)
-        except sqlite3.OperationalError:
-            raise
-        except Exception:  # noqa: BLE001 - logged with its object, then left out of the index
-            conn.execute("ROLLBACK TO one")
-            last, object_id = conn.execute("SELECT seq, id FROM objects WHERE seq > ? ORDER BY seq LIMIT 1",
-                                           [mark]).fetchone()
-            log.exception("%s cannot index object %s (seq %d); it goes on without it",
-                          ", ".join(d.name for d in group), object_id, last)
-        conn.execute("RELEASE one")
-        if last == mark:  # nothing left after the mark
-            break
-        mark = last
-    return mark

@@ -43,6 +43,8 @@ core registers `current_versions` first.
 """
 
 import json
+import logging
+import sqlite3
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -56,6 +58,9 @@ from storage.errors import UnknownDerived
 
 _REPLAY_CHUNK = 2_000
 _IN_CHUNK = 500
+log = logging.getLogger("kinode.storage.derived")
+ONE_BY_ONE = 500  # after a pass that raised: objects replayed singly before the batched pass is tried again
+_REBUILD_CHUNK = 50_000  # objects a rebuild replays between two guarded passes
 _RECENT_LIMIT = 8_192  # parsed objects kept for the catch-up: a few catch-up intervals of a busy hub
 
 
@@ -187,7 +192,12 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
     for d in chosen:
         d.drop(db)
         d.create(db)
-    through = replay(db, chosen)
+    through = mark = 0
+    while True:  # guarded: an object a table cannot index is left out and logged, not a failed rebuild
+        through, _ = replay_guarded(db, chosen, mark, _REBUILD_CHUNK)
+        if through == mark:
+            break
+        mark = through
     db.conn.executemany(
         "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
@@ -218,6 +228,46 @@ def replay(db: Database, chosen: Sequence[Derived], after: int = 0, limit: int =
         _flush(chosen, db)  # staged writes go out a chunk at a time: memory stays bounded
         last = rows[-1][0]
     return last
+
+
+def replay_guarded(db: Database, group: Sequence[Derived], mark: int, limit: int) -> tuple[int, bool]:
+    """`replay` from `mark`; if it raises, the next objects one at a time instead, each that raises
+    skipped and logged: an object a table cannot index (a bug in that table) must not hold the index
+    behind it still forever. Errors of the database itself (locks, I/O, a full disk) are raised: they
+    are no object's fault. Returns (the last seq replayed or skipped, whether the whole range was asked)."""
+    conn = db.conn
+    conn.execute("SAVEPOINT catch_up")
+    try:
+        last = replay(db, group, mark, limit)
+    except sqlite3.OperationalError:
+        raise
+    except Exception:  # noqa: BLE001 - one bad object; which one is found below
+        conn.execute("ROLLBACK TO catch_up")
+        conn.execute("RELEASE catch_up")
+        return _one_by_one(db, group, mark, ONE_BY_ONE if limit < 0 else min(limit, ONE_BY_ONE)), False
+    conn.execute("RELEASE catch_up")
+    return last, True
+
+
+def _one_by_one(db: Database, group: Sequence[Derived], mark: int, count: int) -> int:
+    conn = db.conn
+    for _ in range(count):
+        conn.execute("SAVEPOINT one")
+        try:
+            last = replay(db, group, mark, 1)
+        except sqlite3.OperationalError:
+            raise
+        except Exception:  # noqa: BLE001 - logged with its object, then left out of the index
+            conn.execute("ROLLBACK TO one")
+            last, object_id = conn.execute("SELECT seq, id FROM objects WHERE seq > ? ORDER BY seq LIMIT 1",
+                                           [mark]).fetchone()
+            log.exception("%s cannot index object %s (seq %d); it goes on without it",
+                          ", ".join(d.name for d in group), object_id, last)
+        conn.execute("RELEASE one")
+        if last == mark:  # nothing left after the mark
+            break
+        mark = last
+    return mark
 
 
 def _replay(db: Database, chosen: Sequence[Derived], objs: list[SignedObject]) -> None:

@@ -234,11 +234,36 @@ def test_an_object_the_index_cannot_take_is_skipped_and_logged_not_a_stop_for_th
         real(db, objs)
 
     monkeypatch.setitem(derived._registry, SEARCH_INDEX.name, dataclasses.replace(SEARCH_INDEX, apply_many=failing))
-    caplog.set_level("ERROR", logger="kinode.storage.deferred")
+    caplog.set_level("ERROR", logger="kinode.storage.derived")
     reached, more = catch_up(db)
     while more:
         reached, more = catch_up(db)
     assert reached == deferred.Freshness(5, 5)  # the mark went past it: later objects are not held back
+    assert found(db, q="logo") == sorted(o.id for o in good)
+    assert poison.id in caplog.text
+    check_fts(db)
+
+
+def test_a_rebuild_leaves_out_an_object_a_table_cannot_take_instead_of_failing(monkeypatch, caplog):
+    """`kinode reindex` and the rebuild on upgrade replay every object: one a table's code cannot index
+    is skipped and logged, as the catch-up does, so the index can always be rebuilt."""
+    db = fresh_db()
+    good = [offer(ANN, f"Logo {i}", T0 + i) for i in range(4)]
+    poison = offer(BOB, "Logo poison", T0 + 9)
+    ingest(db, good[:2] + [poison] + good[2:])
+    real = SEARCH_INDEX.apply_many
+
+    def failing(db, objs):
+        if any(o.id == poison.id for o in objs):
+            raise ValueError("cannot index this one")
+        real(db, objs)
+
+    monkeypatch.setitem(derived._registry, SEARCH_INDEX.name, dataclasses.replace(SEARCH_INDEX, apply_many=failing))
+    caplog.set_level("ERROR", logger="kinode.storage.derived")
+    db.conn.execute("BEGIN")
+    derived.rebuild(db, [SEARCH_INDEX.name])
+    db.conn.execute("COMMIT")
+    assert deferred.freshness(db) == deferred.Freshness(5, 5)
     assert found(db, q="logo") == sorted(o.id for o in good)
     assert poison.id in caplog.text
     check_fts(db)
