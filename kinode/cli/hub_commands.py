@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from kinode.cli.commands import open_store, read_text
-from kinode.cli.output import EXIT_INVALID, EXIT_OK, BadInput, CliError, add_json_flag, emit
+from kinode.cli.output import EXIT_INVALID, EXIT_OK, BadInput, CliError, add_json_flag, emit, utc
 from kinode.hub import standing
 from protocol.bodies import LABEL_REASONS
 from protocol.envelope import is_object_id
@@ -175,7 +175,8 @@ def _receipts(args) -> int:
     finally:
         store.close()
     emit(args, {"receipts": found}, "\n".join(f"{r['receipt']['object']} held by {r['receipt']['hub']} at "
-                                              f"{r['receipt']['at']} ({r['destination']})" for r in found) or "no receipts")
+                                              f"{utc(r['receipt']['at'])} ({r['destination']})" for r in found)
+         or "no receipts")
     return 0
 
 
@@ -192,7 +193,7 @@ def _verify_receipt(args) -> int:
     except BadReceipt as error:
         emit(args, {"valid": False, "code": error.code, "detail": error.detail}, f"invalid: {error.detail}")
         return EXIT_INVALID
-    emit(args, {"valid": True, **receipt}, f"valid: {receipt['hub']} held {receipt['object']} at {receipt['at']}")
+    emit(args, {"valid": True, **receipt}, f"valid: {receipt['hub']} held {receipt['object']} at {utc(receipt['at'])}")
     return EXIT_OK
 
 

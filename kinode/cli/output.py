@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -98,6 +99,11 @@ def exit_code(error: KinodeError) -> int:
     if isinstance(error, KeystoreError):
         return EXIT_IDENTITY
     return EXIT_USAGE if 400 <= error.status < 500 else EXIT_FAILURE
+
+
+def utc(timestamp: int) -> str:
+    """A protocol timestamp (Unix seconds) as people read it: "2026-01-01 00:00:00 UTC"."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(timestamp)) + " UTC"
 
 
 def add_json_flag(parser: argparse.ArgumentParser) -> None:

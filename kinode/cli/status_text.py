@@ -3,6 +3,7 @@
 import time
 from typing import Any, Iterable
 
+from kinode.cli.output import utc
 from kinode.node import GOSSIP
 
 
@@ -55,6 +56,6 @@ def peer_lines(peers: list[dict[str, Any]]) -> Iterable[str]:
     for p in peers:
         roles = "/".join(p["roles"]) or "?"
         health = "ok" if not p["failures"] else f"{p['failures']} failures, last: {p['last_error']}"
-        seen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(p["last_seen"])) + " UTC" if p["last_seen"] else "never"
+        seen = utc(p["last_seen"]) if p["last_seen"] else "never"
         categories = f" [{', '.join(p['categories'])}]" if p["categories"] else ""
         yield f"  {p['url']} {roles}{categories} {p['did']}; seen {seen}; {health}"

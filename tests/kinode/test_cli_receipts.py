@@ -37,3 +37,9 @@ def test_prove_dropped_skips_a_kept_receipt_that_no_longer_verifies(tmp_path):
     result = run("prove-dropped", "--data-dir", str(tmp_path), published)
     assert result.returncode == 4 and result.stdout == "" and "Traceback" not in result.stderr
     assert "skipping http://127.0.0.1:9's receipt" in result.stderr and "no receipt kept here verifies" in result.stderr
+
+
+def test_the_human_forms_say_when_in_utc():
+    receipt = sign_receipts(HUB, ["a" * 64], T)["a" * 64]
+    said = ok(run("verify-receipt", "-", stdin=json.dumps(receipt)))
+    assert said.strip() == f"valid: {HUB.did} held {'a' * 64} at 2026-01-01 00:00:00 UTC"
