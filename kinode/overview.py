@@ -73,6 +73,7 @@ class HubAnswer:
     error: str | None = None
     facets: dict = field(default_factory=dict)  # {"category"|"skill"|"price": {value: count}}
     total: int | None = None
+    behind: int = 0  # objects the hub held but had not indexed yet when it answered (spec 9.6, Freshness)
 
 
 MARKET_PARAMS = {"q", "type", "category", "skill", "currency", "min_price", "max_price", "sort", "endorsed", "limit"}
@@ -166,15 +167,16 @@ async def remotes(node: Node) -> list[dict[str, Any]]:
     return answer
 
 
-async def search_local(node: Node, **query: Any) -> tuple[list[Item], str | None]:
-    """Search this node's own index (a hub's operator, or a participant offline)."""
-    page, _ = await node.store.read_indexed(search, SearchQuery(**query), node.now())  # sees what was just stored
+async def search_local(node: Node, **query: Any) -> tuple[list[Item], str | None, int]:
+    """Search this node's own index (a hub's operator, or a participant offline): the items, the next
+    cursor, and how many objects the index had still to take in (0 when it was fresh)."""
+    page, freshness = await node.store.read_indexed(search, SearchQuery(**query), node.now())  # sees what was just stored
     found = []
     for hit in page.results:
         stored = await node.get(hit.id)
         if stored is not None:
             found.append(_item(stored))
-    return found, page.next_cursor
+    return found, page.next_cursor, max(freshness.log_seq - freshness.indexed_through, 0)
 
 
 async def search_hubs(node: Node, session: aiohttp.ClientSession, params: dict[str, str]) -> list[HubAnswer]:
@@ -200,10 +202,16 @@ async def _search_one(node: Node, session: aiohttp.ClientSession, hub: str, para
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
         answer.error = f"the hub could not be reached ({type(error).__name__})"
         return answer
-    answer.next = body.get("next")
+    answer.next, answer.behind = body.get("next"), _behind(body)
     for result in body.get("results", []):
         answer.results.append(_checked(node, result.get("object"), hub))
     return answer
+
+
+def _behind(body: dict) -> int:
+    """How far the hub's index trailed its log in this answer (0 when fresh, or not said)."""
+    log_seq, indexed = body.get("log_seq"), body.get("indexed_through")
+    return max(log_seq - indexed, 0) if type(log_seq) is int and type(indexed) is int else 0
 
 
 async def _market_one(node: Node, session: aiohttp.ClientSession, hub: str, params: dict[str, str]) -> HubAnswer | None:
@@ -220,7 +228,7 @@ async def _market_one(node: Node, session: aiohttp.ClientSession, hub: str, para
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
         answer.error = f"the hub could not be reached ({type(error).__name__})"
         return answer
-    answer.next, answer.total = body.get("next"), body.get("total")
+    answer.next, answer.total, answer.behind = body.get("next"), body.get("total"), _behind(body)
     answer.facets = body.get("facets") if isinstance(body.get("facets"), dict) else {}
     for result in body.get("results", []):
         found = _checked(node, result.get("object"), hub)

@@ -106,8 +106,9 @@ async def find_work(request: web.Request) -> web.Response:
         params["limit"] = "20"
         if node.config.is_hub:
             local = {k: v for k, v in params.items() if k not in ("limit", "skill", "sort", "endorsed")}
-            found, _ = await overview.search_local(node, **local)
-            answers = [overview.HubAnswer("this hub", [overview.Found(i, "this hub", True) for i in found])]
+            found, _, behind = await overview.search_local(node, **local)
+            answers = [overview.HubAnswer("this hub", [overview.Found(i, "this hub", True) for i in found],
+                                          behind=behind)]
         else:
             answers = await overview.search_hubs(node, request.app[CLIENT], params)
     return render(request, "find.html", values=values, answers=answers, asked=asked, types=SEARCH_TYPES,
