@@ -66,14 +66,19 @@ def contract_body(task_id: str, supplier: str) -> dict:
             "milestones": [{"key": "all", "title": "the logo", "amount": EUR, "due": START + 70000}]}
 
 
-async def test_pending_is_not_delivered_until_the_party_holds_the_context(world):
-    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+async def _task_and_contract(alice: Node, supplier: str) -> tuple:
+    """Alice's project, its task, and her contract for it with `supplier`, through her work service."""
     service = WorkService(alice)
     project = await service.project(category="web-design", title="Site", description="A site",
                                     budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
     task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
+    return task, await service.contract(**contract_body(task.obj.id, supplier))
+
+
+async def test_pending_is_not_delivered_until_the_party_holds_the_context(world):
+    alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
+    task, contract = await _task_and_contract(alice, BOB.did)
     assert task.route.destinations == ((hub_url, f"hub {hub_url}"),)
-    contract = await service.contract(**contract_body(task.obj.id, BOB.did))
     assert {url for url, _ in contract.route.destinations} == {hub_url, bob_url}
     await gossip.deliver_due()
     [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
@@ -93,11 +98,7 @@ async def test_pending_is_not_delivered_until_the_party_holds_the_context(world)
 
 async def test_someone_without_a_known_node_is_reported_unreachable(world):
     alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
-    service = WorkService(alice)
-    project = await service.project(category="web-design", title="Site", description="A site",
-                                    budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
-    task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
-    contract = await service.contract(**contract_body(task.obj.id, CAROL.did))
+    _, contract = await _task_and_contract(alice, CAROL.did)
     assert [name.split()[0] for _, name in contract.route.unreachable] == ["supplier"]
     await gossip.deliver_due()
     [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
@@ -108,11 +109,7 @@ async def test_someone_without_a_known_node_is_reported_unreachable(world):
 
 async def test_an_unreachable_party_is_routed_once_its_profile_turns_up_at_a_hub(world, tmp_path, aiohttp_server):
     alice, bob, hub, gossip, sessions, clock, hub_url, bob_url = world
-    service = WorkService(alice)
-    project = await service.project(category="web-design", title="Site", description="A site",
-                                    budget={"amount": "500.00", "currency": "EUR"}, deadline=START + 90000)
-    task = await service.task(project.obj.id, title="Logo", description="A logo", budget=EUR, deadline=START + 86400)
-    contract = await service.contract(**contract_body(task.obj.id, CAROL.did))
+    _, contract = await _task_and_contract(alice, CAROL.did)
     await gossip.deliver_due()
     assert await gossip.reroute_unreachable() == 0  # nobody knows Carol yet: still unreachable, and said so
     [routed] = alice.store.read_sync(deliveries.summary, [contract.obj.id])
