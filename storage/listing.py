@@ -72,6 +72,13 @@ def held_ids(db: Database, ids: Sequence[str], *, retracted_too: bool = False) -
     return held
 
 
+def served_wires(db: Database, ids: Sequence[str]) -> dict[str, bytes]:
+    """id -> wire of those of `ids` that `GET /ki/v1/objects/{id}` answers 200 for: stored and not
+    hidden (not retracted, not signed after a key rotation, not a void retract)."""
+    return {object_id: bytes(wire) for object_id, wire in select_in(
+        db.conn, "SELECT id, wire FROM objects WHERE id IN ({}) AND hidden_by IS NULL", ids)}
+
+
 def last_seq(db: Database) -> int:
     """The newest cursor value (0 for an empty store)."""
     return db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]

@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from kinode.federation.appkeys import LIMITS, NODE
-from kinode.federation.handlers import read_body
+from kinode.federation.handlers import MAX_OFFERED_IDS, read_body
 from kinode.federation.httpsig import sign_request
 from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
@@ -145,6 +145,48 @@ async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: byte
 
 async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list[str],
                  source: str | None = None) -> int:
+    """Fetch `ids` from the peer and store them; how many were accepted. In batches of
+    MAX_OFFERED_IDS with POST /ki/v1/fetch (spec 9.16); one GET each from a peer without it."""
+    wires: list = []
+    waiting = list(ids)
+    while waiting:
+        asked, waiting = waiting[:MAX_OFFERED_IDS], waiting[MAX_OFFERED_IDS:]
+        answer = await _fetch_batch(node, session, url, asked)
+        if answer is None:  # no batch fetch there (404/405): the GET of section 9.4, a few at a time
+            wires += await _fetch_each(session, url, asked + waiting)
+            break
+        objects, unsent = answer
+        wires += objects
+        waiting = unsent + waiting if objects else waiting  # an answer with nothing sent cannot loop
+    accepted = 0
+    for start in range(0, len(wires), node.config.max_batch):
+        results = await node.receive(wires[start:start + node.config.max_batch], source=source)
+        accepted += sum(r.status == "accepted" for r in results)
+    return accepted
+
+
+async def _fetch_batch(node: Node, session: aiohttp.ClientSession, url: str,
+                       ids: list[str]) -> tuple[list, list[str]] | None:
+    """(objects, ids held but not sent) from POST /ki/v1/fetch; None if the peer has no such endpoint."""
+    body = json.dumps({"ids": ids}).encode()
+    request = sign_request(node.identity, "POST", url + "/ki/v1/fetch", {"Content-Type": "application/json"}, body,
+                           now=node.now())
+    async with session.post(request.url, data=request.body, headers=request.headers,
+                            timeout=aiohttp.ClientTimeout(total=60)) as response:
+        if response.status in (404, 405):
+            return None
+        answer = await response.read()
+        if response.status != 200:
+            raise ValueError(f"fetch answered HTTP {response.status}: {answer[:200]!r}")
+    value = json.loads(answer)
+    objects, unsent = value.get("objects"), value.get("unsent")
+    if not isinstance(objects, list) or not isinstance(unsent, list):
+        raise ValueError("fetch answered without objects and unsent lists")
+    asked = set(ids)
+    return objects, [i for i in unsent if isinstance(i, str) and i in asked]
+
+
+async def _fetch_each(session: aiohttp.ClientSession, url: str, ids: list[str]) -> list[bytes]:
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
     async def one(object_id: str) -> bytes | None:
@@ -153,9 +195,4 @@ async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list
                                    timeout=aiohttp.ClientTimeout(total=30)) as response:
                 return await response.read() if response.status == 200 else None
 
-    wires = [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]
-    accepted = 0
-    for start in range(0, len(wires), node.config.max_batch):
-        results = await node.receive(wires[start:start + node.config.max_batch], source=source)
-        accepted += sum(r.status == "accepted" for r in results)
-    return accepted
+    return [w for w in await asyncio.gather(*(one(i) for i in ids)) if w is not None]

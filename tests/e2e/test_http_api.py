@@ -255,7 +255,20 @@ def test_have_answers_the_offered_ids_the_hub_lacks(hub, listings):
     assert (status, answer) == (200, {"missing": [unknown]})
 
 
+@pytest.mark.parametrize("path", ["/ki/v1/have", "/ki/v1/fetch"])
 @pytest.mark.parametrize("body", [b'{"ids": []}', b'{"ids": ["nope"]}', b'{"objects": []}', b'[]'])
-def test_have_refuses_anything_but_a_list_of_ids(hub, body):
-    status, answer, _ = http_json("POST", hub.url + "/ki/v1/have", body, {"Content-Type": "application/json"})
+def test_have_and_fetch_refuse_anything_but_a_list_of_ids(hub, path, body):
+    status, answer, _ = http_json("POST", hub.url + path, body, {"Content-Type": "application/json"})
     assert (status, answer["code"]) == (400, "malformed")
+
+
+def test_fetch_serves_what_get_would_in_request_order_byte_for_byte(hub, alice):
+    kept, withdrawn = offer(alice, title="Fetched whole"), offer(alice, title="Fetched then withdrawn")
+    accept(hub, [kept, withdrawn])
+    accept(hub, [sign(alice, "retract", {"target": withdrawn.id}, now())])
+    unknown = "cd" * 32
+    answer = request(hub.url, "POST", "/ki/v1/fetch",
+                     json.dumps({"ids": [unknown, kept.id, withdrawn.id, kept.id]}).encode(), JSON)
+    assert answer.status == 200 and answer.headers.get_content_type() == "application/json"
+    assert answer.raw == b'{"objects":[' + kept.wire + b'],"unsent":[]}'  # the retracted one: GET answers 410
+    assert request(hub.url, "GET", f"/ki/v1/objects/{withdrawn.id}").status == 410
