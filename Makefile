@@ -60,6 +60,7 @@ bench-node: $(STAMP)
 	$(BIN)/python bench/forged_flood_bench.py
 	$(BIN)/python bench/stream_fanout_bench.py
 	$(BIN)/python bench/held_bodies_bench.py
+	$(BIN)/python bench/fetch_bench.py
 	$(BIN)/python bench/search_freshness_bench.py
 
 vectors: $(STAMP)
