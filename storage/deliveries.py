@@ -52,7 +52,7 @@ def unreachable(db: Database, limit: int = 1000) -> list[tuple[str, str, str]]:
     rows = db.execute("SELECT object_id, destination, name FROM deliveries WHERE state = 'unreachable' "
                       "ORDER BY updated_at, object_id LIMIT ?", [limit]).fetchall()
     return [(object_id, dest.removeprefix(UNREACHABLE), name) for object_id, dest, name in rows
-            if dest.startswith(UNREACHABLE)]
+            if dest.startswith(UNREACHABLE + "did:")]  # not "nowhere" (no hub serves it, nobody it names)
 
 
 def reached(db: Database, object_id: str, did: str, url: str, name: str, now: int) -> None:

@@ -214,3 +214,14 @@ def test_the_route_of_each_object_does_not_depend_on_arrival_order(order):
         store.close()
     assert expected[OBJECTS[3].id][0] == {ALICE.did: "client", BOB.did: "supplier", HUB.did: "resolver"}
     assert expected[OBJECTS[4].id][0] == {ALICE.did: "coordinator"}
+
+
+def test_only_people_are_looked_up_again_not_an_object_that_goes_nowhere():
+    store = Store()
+    try:
+        store.write_sync(deliveries.plan, "a" * 64, [(routing.NOWHERE, "nowhere: no hub serves it")], START)
+        store.write_sync(deliveries.plan, "b" * 64, [(UNREACHABLE + CAROL.did, "supplier did:key:… (no node URL)")],
+                         START)
+        assert store.read_sync(deliveries.unreachable) == [("b" * 64, CAROL.did, "supplier did:key:… (no node URL)")]
+    finally:
+        store.close()
