@@ -155,7 +155,7 @@ def _project(s: Seeder, alice: Member, ben: Member, cleo: Member, dana: Member, 
         task(key, "150.00", "+20d")
     task("launch", "100.00", "+25d", "--depends-on", tasks["build"], "--depends-on", tasks["copy"])
     task("checkout", "200.00", "+2d", "--estimate", str(5 * DAY))
-    s.arrives(tasks["checkout"], hub.url)
+    s.all_arrive([(task_id, hub.url) for task_id in tasks.values()])  # each: delivery order is not promised
 
     # Steps that do not depend on one another go out together; each wait is for the whole batch.
     claims = [(cleo, "icons"), (dana, "photos"), (ben, "logo"), (dana, "build"), (cleo, "copy"), (ben, "seo"),
