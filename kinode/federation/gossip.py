@@ -40,12 +40,14 @@ class Gossip:
         self.node = node
         self.sessions = sessions
         self.rng = rng or random.Random()
-        self._rerouted_at = float("-inf")
+        self.reroute_every = REROUTE_SECONDS
         self._asked: dict[str, tuple[int, float]] = {}  # did -> (profile requests so far, when to ask again)
 
     async def run(self) -> None:
-        """Deliver forever: after every change, and at least every POLL_SECONDS."""
+        """Deliver forever: after every change, and at least every POLL_SECONDS; and, beside it, route
+        again every `reroute_every` seconds what had no address (its lookups never hold up a delivery)."""
         watcher = self.node.watch()
+        rerouting = asyncio.get_running_loop().create_task(self._reroute_forever(), name="reroute")
         try:
             while True:
                 try:
@@ -59,13 +61,19 @@ class Gossip:
                     await asyncio.sleep(COALESCE_SECONDS)
         finally:
             watcher.close()
+            rerouting.cancel()
+
+    async def _reroute_forever(self) -> None:
+        while True:
+            try:
+                await self.reroute_unreachable()
+            except Exception:  # the loop must survive anything one round meets
+                log.exception("re-routing failed")
+            await asyncio.sleep(self.reroute_every)
 
     async def deliver_due(self) -> bool:
         """One round; True if a full page was due (so go again at once)."""
         node = self.node
-        if node.clock() - self._rerouted_at >= REROUTE_SECONDS:
-            self._rerouted_at = node.clock()
-            await self.reroute_unreachable()
         entries = await node.store.read(outbox.due, node.now(), 1000)
         fanout = [e for e in entries if e.destination == GOSSIP]
         if fanout:
