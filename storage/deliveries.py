@@ -63,6 +63,12 @@ def reached(db: Database, object_id: str, did: str, url: str, name: str, now: in
                "ON CONFLICT(object_id, destination) DO NOTHING", [object_id, url, name, now])
 
 
+def drop(db: Database, object_ids: list[str], destination: str) -> None:
+    """Forget `destination` in these objects' logs (a pseudo-destination that no longer holds)."""
+    db.conn.executemany("DELETE FROM deliveries WHERE object_id = ? AND destination = ?",
+                        [(object_id, destination) for object_id in object_ids])
+
+
 def of(db: Database, object_ids: list[str]) -> dict[str, list[Destination]]:
     found: dict[str, list[Destination]] = {i: [] for i in object_ids}
     for row in select_in(db.conn, "SELECT object_id, destination, name, state, code, detail, updated_at "

@@ -24,7 +24,8 @@ from kinode.federation.challenge import challenge_peer
 from kinode.federation.sessions import open_sessions
 from kinode.hub import announce, directory
 from kinode.node import Remote
-from storage import hub_state, outbox
+from kinode.work.routing import NOWHERE
+from storage import deliveries, hub_state, outbox
 
 log = logging.getLogger("kinode.hub")
 WATCH_SECONDS = 2.0
@@ -146,7 +147,12 @@ def _queue_for_hub(db, did: str, category: str, url: str, now: int) -> None:
                       "(SELECT object_id FROM current_versions WHERE type = 'profile' AND author = ?)) "
                       "AND id NOT IN (SELECT object_id FROM deliveries WHERE destination = ? "
                       "AND state IN ('delivered', 'rejected'))", [did, category, did, url]).fetchall()
-    outbox.enqueue_many(db, [i for (i,) in rows], [url], now)
+    ids = [i for (i,) in rows]
+    outbox.enqueue_many(db, ids, [url], now)
+    # The delivery log follows: it goes to this hub now, and is no longer "nowhere" (spec 9.13 outcomes).
+    for object_id in ids:
+        deliveries.plan(db, object_id, [(url, f"hub {url} (serves {category})")], now)
+    deliveries.drop(db, ids, NOWHERE)
 
 
 async def _directory(session, hub: str, category: str) -> list[dict]:

@@ -283,6 +283,12 @@ def test_receipts_verify_offline_and_a_dropped_object_yields_a_complaint(hubs, f
         "price": {"amount": "50.00", "currency": "EUR"}, "unit": "hour"})
     eventually(lambda: c.get_raw(f"/ki/v1/objects/{published}")[0] == 200, what="the offer reaching hub C")
     assert a.get_raw(f"/ki/v1/objects/{published}")[0] == 404
+
+    def routed() -> dict | None:  # the seller's delivery log says where it went: hub C, no longer "nowhere"
+        [item] = json.loads(cli("show", "deliveries", published, "--data-dir", str(node.data_dir), "--json").stdout)
+        states = {d["to"]: d["state"] for d in item["destinations"]}
+        return states if states.get(c.url) == "delivered" else None
+    assert None not in eventually(routed, what="the seller's log showing the offer delivered to C")
     receipts = eventually(lambda: json.loads(cli("receipts", "--data-dir", str(node.data_dir), published,
                                                  "--json").stdout)["receipts"], what="C's receipt kept")
     assert receipts[0]["receipt"]["hub"] == c.did
