@@ -52,7 +52,7 @@ def add_commands(commands: argparse._SubParsersAction, unlock, passphrase_env: s
     hub.add_argument("--peer", action="append", default=[], metavar="URL", help="a peer hub to federate with (repeatable)")
     hub.add_argument("--reconcile-interval", type=_interval, default=30.0, metavar="SECONDS",
                      help="how often to reconcile with each peer (default 30)")
-    hub.add_argument("--verify-workers", type=_count, default=None, metavar="N",
+    hub.add_argument("--verify-workers", type=_workers, default=None, metavar="N",
                      help="verify incoming objects in N worker processes (default: one per core this hub "
                           "may use beyond the first two; 0: threads in the hub process)")
     hub.set_defaults(run=lambda args: _run(args, lambda data_dir: _hub_identity(data_dir, unlock, passphrase_env),
@@ -158,7 +158,7 @@ def _interval(text: str) -> float:
     return seconds
 
 
-def _count(text: str) -> int:
+def _workers(text: str) -> int:
     # a negative count of worker processes would otherwise fail deep inside the process pool
     try:
         count = int(text)

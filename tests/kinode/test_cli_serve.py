@@ -103,3 +103,12 @@ def test_a_bad_number_of_verify_workers_is_a_usage_error(tmp_path, value, messag
     done = run("hub", "--data-dir", str(tmp_path / "hub"), "--category", "web-design", "--verify-workers", value)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "hub").exists()  # refused before anything was made
+
+
+@pytest.mark.parametrize("flag", ["--max-connections", "--max-connections-per-address", "--body-budget",
+                                  "--max-streams-per-address", "--stream-buffer"])
+@pytest.mark.parametrize("value", ["0", "-3", "1_000", "+5"])
+def test_a_resource_bound_that_is_not_a_positive_whole_number_is_a_usage_error(tmp_path, flag, value):
+    done = run("hub", "--data-dir", str(tmp_path / "hub"), "--category", "web-design", flag, value)
+    assert done.returncode == 2 and "is not a positive whole number" in done.stderr, done.stderr
+    assert not (tmp_path / "hub").exists()
