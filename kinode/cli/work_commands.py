@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from kinode.cli.output import BadInput, add_json_flag, emit
+from kinode.cli.output import BadInput, add_json_flag, emit, utc
 from kinode.config import NodeConfig
 from kinode.node import Node
 from kinode.work import routing
@@ -279,7 +279,7 @@ def _view_lines(what: str, data) -> list[str]:
     if what == "project":
         lines = [f"project {data['project']}: {'complete' if data['complete'] else 'in progress'}"
                  f"{', AT RISK' if data['at_risk'] else ''}{', OVERDUE' if data['overdue'] else ''}; "
-                 f"projected completion {data['projected_completion']} vs deadline {data['deadline']}"]
+                 f"projected completion {_when(data['projected_completion'])} vs deadline {_when(data['deadline'])}"]
         critical = set(data["critical_path"])
         for task in data["tasks"]:
             mark = "*" if task["id"] in critical else " "
@@ -289,11 +289,16 @@ def _view_lines(what: str, data) -> list[str]:
     if what == "contract":
         lines = [f"contract {data['id']}: {data['status']}"]
         for m in data["milestones"]:
-            lines.append(f"  {m['key']:<12} {m['state']:<10} {m['amount']['amount']} {m['amount']['currency']} due {m['due']}")
+            lines.append(f"  {m['key']:<12} {m['state']:<10} {m['amount']['amount']} {m['amount']['currency']} due {_when(m['due'])}")
         for event in data["timeline"]:
-            lines.append(f"  {event['at']} {event['kind']} {event['id'][:12]}")
+            lines.append(f"  {_when(event['at'])} {event['kind']} {event['id'][:12]}")
         return lines
     return [_plain(data)]
+
+
+def _when(timestamp) -> str:
+    """A protocol timestamp as people read it; anything else (none yet) as it is."""
+    return utc(timestamp) if type(timestamp) is int else str(timestamp)
 
 
 def _plain(data) -> str:

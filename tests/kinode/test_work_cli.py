@@ -2,6 +2,7 @@
 where they say it goes, and bad input as one sentence with its code and exit 2, nothing written."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -41,6 +42,8 @@ def test_a_project_and_task_are_stored_and_say_that_nothing_serves_them_yet(node
     assert out.startswith("task ") and "goes NOWHERE yet" in out and "web-design" in out
     view = as_json(run("show", "--data-dir", node, "--json", "project", made["id"]))
     assert [t["title"] for t in view["tasks"]] == ["Logo"] and view["tasks"][0]["state"] == "open"
+    said = ok(run("show", "--data-dir", node, "project", made["id"])).splitlines()[0]
+    assert re.search(r"projected completion \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC vs deadline \d{4}-\d\d-\d\d .* UTC$", said), said
 
 
 @pytest.mark.parametrize("args, code", [
