@@ -31,7 +31,7 @@ from collections import deque
 from typing import Any
 
 from protocol import canonical
-from protocol.envelope import SignedObject
+from protocol.envelope import SignedObject, built
 from protocol.errors import ProtocolError
 from storage.ingest import validate_batch
 
@@ -268,11 +268,6 @@ def _verified(item: canonical.Canonical) -> SignedObject:
     """The object a worker found valid, built from the value the parent parsed from the same bytes.
 
     Only for bytes this node's own worker verified: parsing is deterministic, so
-    the value is the one the worker checked. Built as `envelope.verify` builds it.
+    the value is the one the worker checked.
     """
-    value = item.value
-    verified = object.__new__(SignedObject)
-    object.__setattr__(verified, "__dict__", {
-        "id": value["id"], "type": value["type"], "author": value["author"], "created_at": value["created_at"],
-        "body": value["body"], "sig": value["sig"], "wire": item.wire})
-    return verified
+    return built(item.value, item.wire)

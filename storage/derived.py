@@ -53,7 +53,7 @@ from typing import Callable, Iterable, Sequence
 import orjson
 from sqlite_utils import Database
 
-from protocol.envelope import SignedObject
+from protocol.envelope import SignedObject, built
 from storage.errors import UnknownDerived
 
 _REPLAY_CHUNK = 2_000
@@ -141,8 +141,7 @@ def signed_from_wire(wire: bytes) -> SignedObject:
         value = orjson.loads(wire)  # the stored bytes are canonical JSON: the same value as json.loads, faster
     except orjson.JSONDecodeError:
         value = json.loads(wire)
-    return SignedObject(value["id"], value["type"], value["author"], value["created_at"],
-                        value["body"], value["sig"], bytes(wire))
+    return built(value, bytes(wire))
 
 
 def select_in(conn, sql: str, values: Sequence) -> list[tuple]:
