@@ -9,6 +9,7 @@ peer lacks through the outbox and fetches what it lacks by id.
 """
 
 import asyncio
+import functools
 import json
 import logging
 import os
@@ -23,7 +24,8 @@ from kinode.node import Node
 from kinode.policy import HUB_GLOBAL_TYPES
 from kinode.federation.sessions import Sessions
 from kinode.federation.problem import problem_from
-from protocol import sync
+from kinode.verifier import PARSE_ON_LOOP_BYTES
+from protocol import canonical, sync
 from protocol.errors import InvalidSyncMessage, ProtocolError
 from storage.sync_items import StoredItems
 from storage import listing, outbox
@@ -133,13 +135,17 @@ def _push_now(db, object_ids: list[str], url: str, now: int) -> None:
     outbox.expedite(db, url, object_ids, now)
 
 
-async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: bytes) -> bytes:
+async def _post(node: Node, session: aiohttp.ClientSession, url: str, body: bytes, *, seconds: float = 30,
+                absent: tuple[int, ...] = ()) -> bytes | None:
+    """POST a signed JSON body; the answer's bytes, None for a status in `absent`, else a ValueError."""
     request = sign_request(node.identity, "POST", url, {"Content-Type": "application/json"}, body, now=node.now())
     async with session.post(request.url, data=request.body, headers=request.headers,
-                            timeout=aiohttp.ClientTimeout(total=30)) as response:
+                            timeout=aiohttp.ClientTimeout(total=seconds)) as response:
+        if response.status in absent:
+            return None
         answer = await response.read()
         if response.status != 200:
-            raise ValueError(f"sync answered HTTP {response.status}: {answer[:200]!r}")
+            raise ValueError(f"{url} answered HTTP {response.status}: {answer[:200]!r}")
         return answer
 
 
@@ -168,20 +174,18 @@ async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list
 async def _fetch_batch(node: Node, session: aiohttp.ClientSession, url: str,
                        ids: list[str]) -> tuple[list, list[str]] | None:
     """(objects, ids held but not sent) from POST /ki/v1/fetch; None if the peer has no such endpoint."""
-    body = json.dumps({"ids": ids}).encode()
-    request = sign_request(node.identity, "POST", url + "/ki/v1/fetch", {"Content-Type": "application/json"}, body,
-                           now=node.now())
-    async with session.post(request.url, data=request.body, headers=request.headers,
-                            timeout=aiohttp.ClientTimeout(total=60)) as response:
-        if response.status in (404, 405):
-            return None
-        answer = await response.read()
-        if response.status != 200:
-            raise ValueError(f"fetch answered HTTP {response.status}: {answer[:200]!r}")
-    value = json.loads(answer)
-    objects, unsent = value.get("objects"), value.get("unsent")
+    answer = await _post(node, session, url + "/ki/v1/fetch", json.dumps({"ids": ids}).encode(), seconds=60,
+                         absent=(404, 405))
+    if answer is None:
+        return None
+    # Each object keeps the bytes it came in, so the verifier takes its fast path (workers get bytes);
+    # a large answer is parsed off the loop, as the inbox parses a large batch.
+    parse = functools.partial(canonical.parse_listing, answer, "objects")
+    value, wired = await asyncio.to_thread(parse) if len(answer) > PARSE_ON_LOOP_BYTES else parse()
+    objects, unsent = (value.get("objects"), value.get("unsent")) if isinstance(value, dict) else (None, None)
     if not isinstance(objects, list) or not isinstance(unsent, list):
         raise ValueError("fetch answered without objects and unsent lists")
+    objects = wired if wired is not None else objects
     asked = set(ids)
     return objects, [i for i in unsent if isinstance(i, str) and i in asked]
 

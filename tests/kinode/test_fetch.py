@@ -94,3 +94,18 @@ async def test_from_a_peer_without_batch_fetch_each_object_is_fetched_with_get(m
         assert await reconcile._fetch(me, session, url, IDS) == len(IDS)
     assert sorted(seen) == sorted(IDS)
     assert me.store.read_sync(listing.held_ids, IDS) == set(IDS)
+
+
+async def test_fetched_objects_reach_the_verifier_with_the_bytes_they_came_in(hub, me, monkeypatch):
+    """Its fast path (and the worker processes) take canonical bytes, not values parsed on the loop."""
+    got = []
+    receive = me.receive
+
+    async def spy(items, source=None):
+        got.extend(items)
+        return await receive(items, source=source)
+
+    monkeypatch.setattr(me, "receive", spy)
+    async with aiohttp.ClientSession() as session:
+        assert await reconcile._fetch(me, session, hub, IDS) == len(IDS)
+    assert [item.wire for item in got] == [o.wire for o in OFFERS]

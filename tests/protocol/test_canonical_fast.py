@@ -297,3 +297,17 @@ def test_a_batch_with_a_canonically_spelled_float_has_no_wires(items, number):
     expected = outcome(canonical._parse_strictly, spelled)
     assert expected[2] == "not_canonical_number"
     assert outcome(lambda d: parse_batch(d, "objects"), spelled) == expected
+
+
+def test_a_listing_with_other_members_yields_its_items_with_their_wires_only_when_canonical():
+    items = [{"a": 1}, {"b": [2, "x"]}]
+    answer = b'{"objects":[{"a":1},{"b":[2,"x"]}],"unsent":["u"]}'
+    value, wired = canonical.parse_listing(answer, "objects")
+    assert value == {"objects": items, "unsent": ["u"]}
+    assert wired == [Canonical(item, encode(item)) for item in items]
+    assert canonical.parse_listing(b'{"objects":[{"a":1}]}', "objects")[1] == [Canonical({"a": 1}, b'{"a":1}')]
+    for spelled in (b'{"unsent":[],"objects":[{"a":1}]}', b'{"objects":[{"a": 1}],"unsent":[]}'):
+        assert canonical.parse_listing(spelled, "objects")[1] is None  # key order, whitespace
+    with pytest.raises(ProtocolError):  # the strict parser's rules hold, as for a batch
+        canonical.parse_listing(b'{"objects":[{"a":1.5}],"unsent":[]}', "objects")
+    assert parse_batch(answer, "objects")[1] is None  # a batch is the list alone
