@@ -22,6 +22,7 @@ of GET {url}/ki/v1/objects/{id} after the receipt (status 404). The fetch is
 a claim that anyone can re-run against the hub; the rest verifies offline.
 """
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -138,8 +139,10 @@ def check_receipt(receipt: object, hub: str | None = None, object_id: str | None
     return receipt
 
 
+@functools.lru_cache(maxsize=64)
 def root_signature_holds(hub: str, root: str, at: int, sig: str) -> bool:
-    """Whether `sig` is `hub`'s signature over the receipt message for `root` at `at`."""
+    """Whether `sig` is `hub`'s signature over the receipt message for `root` at `at`. Cached: the
+    receipts of one inbox answer share their root and signature, so it is verified once for all."""
     return verify_signature(hub, receipt_message(hub, root, at), bytes.fromhex(sig))
 
 

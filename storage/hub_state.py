@@ -84,8 +84,7 @@ def verifications(db: Database) -> list[Verification]:
 
 
 def keep_receipt(db: Database, receipt: dict, destination: str) -> None:
-    """Store a receipt already verified by the caller (protocol.receipts.verify_receipt, or its path and
-    root signature checked apart as kinode.hub.receipts.keep does). The whole v2 receipt is kept: it
+    """Store a receipt already verified by the caller (protocol.receipts.verify_receipt). The whole v2 receipt is kept: it
     proves its object without the rest of the batch (spec 14.5)."""
     ensure(db)
     db.execute("INSERT OR REPLACE INTO receipts(object_id, hub, destination, at, receipt) VALUES (?, ?, ?, ?, ?)",

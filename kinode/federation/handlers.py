@@ -69,7 +69,7 @@ async def inbox(request: web.Request) -> web.Response:
     limits.charge_failures(request, _failed_authors(objects, results), node.clock())
     answers = [_result(r) for r in results]
     if node.config.is_hub:  # inclusion receipts (spec section 14.5)
-        await receipts.attach_async(node.identity, answers, node.now())
+        receipts.attach(node.identity, answers, node.now())
     # orjson: the answer to a batch is the hub's largest JSON write (stdlib json cost 7 us an object)
     return web.Response(body=orjson.dumps({"results": answers}), content_type="application/json")
 

@@ -2,12 +2,11 @@
 over the objects it holds after that delivery; the delivering node checks and keeps each object's
 receipt."""
 
-import functools
 import logging
 
 from protocol.errors import BadReceipt
 from protocol.identity import Identity
-from protocol.receipts import check_receipt, root_signature_holds, sign_receipts
+from protocol.receipts import sign_receipts, verify_receipt
 from storage import hub_state
 
 log = logging.getLogger("kinode.hub.receipts")
@@ -24,27 +23,13 @@ def attach(identity: Identity, answers: list[dict], now: int) -> list[dict]:
     return answers
 
 
-async def attach_async(identity: Identity, answers: list[dict], now: int) -> list[dict]:
-    """`attach`, inline: one signature (~25 µs) and ~2 hashes per object (a batch of 500: under 2 ms,
-    see bench/receipts_bench.py) cost less than a hop to a thread."""
-    return attach(identity, answers, now)
-
-
-@functools.lru_cache(maxsize=64)
-def _root_signed(hub: str, root: str, at: int, sig: str) -> bool:
-    # The answers of one delivery share a root and its signature: verify it once, not per object.
-    return root_signature_holds(hub, root, at, sig)
-
-
 def keep(db, answer: object, object_id: str, destination: str) -> None:
     """Keep the receipt in one inbox answer for `object_id`, if it carries one that verifies."""
     receipt = answer.get("receipt") if isinstance(answer, dict) else None
     if receipt is None:
         return
     try:
-        check_receipt(receipt, object_id=object_id)
-        if not _root_signed(receipt["hub"], receipt["root"], receipt["at"], receipt["sig"]):
-            raise BadReceipt(f"the receipt's signature does not verify under {receipt['hub']}")
+        verify_receipt(receipt, object_id=object_id)  # one delivery's answers share a root: verified once (cached)
     except BadReceipt as error:
         log.warning("%s gave a receipt for %s that does not verify: %s", destination, object_id, error.detail)
         return

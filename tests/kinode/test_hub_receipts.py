@@ -1,7 +1,6 @@
 """Both ends of kinode.hub.receipts (spec 14.5): the hub signs one root per inbox answer; the
 delivering node keeps each receipt that verifies, checking the shared signature once, and drops the rest."""
 
-import asyncio
 import hashlib
 
 from sqlite_utils import Database
@@ -24,8 +23,7 @@ def answers(statuses: list[str]) -> list[dict]:
 
 
 def test_the_hub_signs_one_root_for_the_held_results_only():
-    signed = asyncio.run(receipts.attach_async(HUB, answers(["accepted", "rejected", "duplicate", "pending",
-                                                             "accepted"]), T))
+    signed = receipts.attach(HUB, answers(["accepted", "rejected", "duplicate", "pending", "accepted"]), T)
     held = [a["receipt"] for a in signed if a["status"] in ("accepted", "duplicate")]
     assert len(held) == 3 and not any("receipt" in a for a in signed if a["status"] in ("rejected", "pending"))
     assert len({r["root"] for r in held}) == 1 and len({r["sig"] for r in held}) == 1
