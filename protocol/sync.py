@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Protocol, Sequence
 
 from protocol import canonical
+from protocol.envelope import is_object_id
 from protocol.errors import InvalidSyncMessage
 from protocol.sync_wire import (  # noqa: F401  (re-exported: the module's whole interface is here)
     AGAIN, DIFF, FANOUT, FINGERPRINT_BYTES, HEX, IDS, MAX_CATEGORIES, MAX_IDS, MAX_MESSAGE_BYTES, SALT_BYTES, SPLIT,
@@ -40,7 +41,6 @@ from protocol.sync_wire import (  # noqa: F401  (re-exported: the module's whole
 
 MAX_ID_LIST_THRESHOLD = 64  # so one answer to a split (16 children listed) stays near 70 KB
 _AGAIN_RESERVE = 80  # frame room kept for a closing `[<64 hex>,0]`
-_HEX_ID_CHARS = frozenset(HEX)
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,10 @@ class SortedItems:
 
     def __init__(self, ids: Iterable[str]):
         self._ids = sorted(set(ids))
-        for item_id in self._ids:
-            if not (isinstance(item_id, str) and (len(item_id) == 64 and set(item_id) <= _HEX_ID_CHARS)):
-                raise ValueError(f"not an id: {item_id!r}")
         self._sums = [0]
         for item_id in self._ids:
+            if not is_object_id(item_id):
+                raise ValueError(f"not an id: {item_id!r}")
             self._sums.append(self._sums[-1] + id_value(item_id))
 
     def __len__(self) -> int:
