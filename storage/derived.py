@@ -153,6 +153,12 @@ def select_in(conn, sql: str, values: Sequence) -> list[tuple]:
     return rows
 
 
+def last_seq(db: Database) -> int:
+    """The log's newest seq (0 for an empty store), in the caller's snapshot: the cursor of
+    GET /ki/v1/objects?after= and the end the deferred tables catch up to."""
+    return db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]
+
+
 def ensure(db: Database) -> list[str]:
     """Create missing derived tables and rebuild those whose version changed.
 
@@ -167,7 +173,7 @@ def ensure(db: Database) -> list[str]:
     # could be deferred): it is complete through the log's end.
     marked = {name for (name,) in db.execute("SELECT name FROM derived_marks")}
     set_marks(db, [d.name for d in _registry.values() if d.deferred and d not in stale and d.name not in marked],
-              db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0])
+              last_seq(db))
     return [d.name for d in stale]
 
 
@@ -201,8 +207,7 @@ def _rebuild(db: Database, chosen: list[Derived]) -> None:
         "INSERT INTO derived_tables(name, version) VALUES (?, ?) "
         "ON CONFLICT(name) DO UPDATE SET version = excluded.version",
         [(d.name, d.version) for d in chosen])
-    end = db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]
-    set_marks(db, [d.name for d in chosen if d.deferred], max(through, end))
+    set_marks(db, [d.name for d in chosen if d.deferred], through)  # the loop ends at the log's end
 
 
 def replay(db: Database, chosen: Sequence[Derived], after: int = 0, limit: int = -1) -> int:
@@ -281,8 +286,7 @@ def create_marks(db: Database) -> None:
 
 
 def set_marks(db: Database, names: Sequence[str], through: int) -> None:
-    if names:
-        create_marks(db)
+    if names:  # derived_marks exists: `ensure` made it when the store opened
         db.conn.executemany("INSERT INTO derived_marks(name, through) VALUES (?, ?) "
                             "ON CONFLICT(name) DO UPDATE SET through = excluded.through",
                             [(name, through) for name in names])

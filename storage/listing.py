@@ -12,6 +12,7 @@ from typing import Sequence
 from sqlite_utils import Database
 
 from protocol.rules import REPLACEABLE_TYPES
+from storage import derived
 from storage.derived import select_in
 
 _COLUMNS = (
@@ -79,9 +80,7 @@ def served_wires(db: Database, ids: Sequence[str]) -> dict[str, bytes]:
         db.conn, "SELECT id, wire FROM objects WHERE id IN ({}) AND hidden_by IS NULL", ids)}
 
 
-def last_seq(db: Database) -> int:
-    """The newest cursor value (0 for an empty store)."""
-    return db.execute("SELECT coalesce(max(seq), 0) FROM objects").fetchone()[0]
+last_seq = derived.last_seq  # the newest cursor value (0 for an empty store)
 
 
 def list_objects(db: Database, after: int = 0, *, type: str | None = None, category: str | None = None,
