@@ -48,25 +48,22 @@ def settle(db: Database, object_id: str, destination: str, state: str, now: int,
 
 
 def unreachable(db: Database, limit: int = 1000) -> list[tuple[str, str, str]]:
-    """(object id, did, name) of the destinations no address was known for, oldest first."""
+    """(object id, did, name) of the destinations that are people no address was known for, oldest first
+    (not "nowhere": an object no hub serves that names nobody)."""
     rows = db.execute("SELECT object_id, destination, name FROM deliveries WHERE state = 'unreachable' "
-                      "ORDER BY updated_at, object_id LIMIT ?", [limit]).fetchall()
-    return [(object_id, dest.removeprefix(UNREACHABLE), name) for object_id, dest, name in rows
-            if dest.startswith(UNREACHABLE + "did:")]  # not "nowhere" (no hub serves it, nobody it names)
+                      "AND destination LIKE ? ORDER BY updated_at, object_id LIMIT ?",
+                      [UNREACHABLE + "did:%", limit]).fetchall()
+    return [(object_id, dest.removeprefix(UNREACHABLE), name) for object_id, dest, name in rows]
 
 
-def reached(db: Database, object_id: str, did: str, url: str, name: str, now: int) -> None:
-    """An unreachable destination has an address now: its row becomes `url`'s, queued (or, when the
-    object already goes to `url`, for instance that participant's hub, the row it has there)."""
-    db.execute("DELETE FROM deliveries WHERE object_id = ? AND destination = ?", [object_id, UNREACHABLE + did])
-    db.execute("INSERT INTO deliveries(object_id, destination, name, state, updated_at) VALUES (?, ?, ?, 'queued', ?) "
-               "ON CONFLICT(object_id, destination) DO NOTHING", [object_id, url, name, now])
-
-
-def drop(db: Database, object_ids: list[str], destination: str) -> None:
-    """Forget `destination` in these objects' logs (a pseudo-destination that no longer holds)."""
+def moved(db: Database, rows: list[tuple[str, str, str, str]], now: int) -> None:
+    """(object id, old destination, url, name): an object that had no address (a person's unknown node,
+    or "nowhere") now goes to `url`. Its log names `url`, queued (or keeps the row it has there)."""
     db.conn.executemany("DELETE FROM deliveries WHERE object_id = ? AND destination = ?",
-                        [(object_id, destination) for object_id in object_ids])
+                        [(object_id, old) for object_id, old, _, _ in rows])
+    db.conn.executemany("INSERT INTO deliveries(object_id, destination, name, state, updated_at) "
+                        "VALUES (?, ?, ?, 'queued', ?) ON CONFLICT(object_id, destination) DO NOTHING",
+                        [(object_id, url, name, now) for object_id, _, url, name in rows])
 
 
 def of(db: Database, object_ids: list[str]) -> dict[str, list[Destination]]:

@@ -25,6 +25,7 @@ from kinode.node import GOSSIP, Node
 from kinode.federation.sessions import Sessions
 from kinode.retry import classify, next_attempt, parse_retry_after
 from storage import deliveries, outbox
+from storage.deliveries import UNREACHABLE
 from storage.derived import signed_from_wire
 
 log = logging.getLogger("kinode.federation.gossip")
@@ -94,9 +95,10 @@ class Gossip:
         Returns how many destinations got an address (their objects are queued for them)."""
         node = self.node
         waiting = await node.store.read(deliveries.unreachable)
-        if not waiting:
-            return 0
         dids = sorted({did for _, did, _ in waiting})
+        if not dids:
+            self._asked.clear()
+            return 0
         known = await node.store.read(_addresses, dids)
         now = node.clock()
         ask = [did for did in dids if did not in known and self._asked.get(did, (0, now))[1] <= now][:ASK_PER_ROUND]
@@ -106,8 +108,8 @@ class Gossip:
                 self._asked[did] = (tries, now + min(REROUTE_SECONDS * 2 ** (tries - 1), 3600))
             if await fetch_profiles(node, self.sessions, ask):
                 known = await node.store.read(_addresses, dids)
-        for did in known:
-            self._asked.pop(did, None)
+        still = set(dids) - known.keys()  # backoff kept only for those still waiting
+        self._asked = {did: asked for did, asked in self._asked.items() if did in still}
         routed = [(object_id, did, known[did], name) for object_id, did, name in waiting if did in known]
         if routed:
             await node.store.write(_reroute, routed, node.now())
@@ -211,9 +213,10 @@ def _addresses(db, dids: list[str]) -> dict[str, str]:
 
 
 def _reroute(db, routed: list[tuple[str, str, str, str]], now: int) -> None:
-    for object_id, did, url, name in routed:
+    for object_id, _, url, _ in routed:
         outbox.enqueue(db, object_id, [url], now)
-        deliveries.reached(db, object_id, did, url, f"{name.split()[0]} {routing.short(did)}", now)
+    deliveries.moved(db, [(object_id, UNREACHABLE + did, url, f"{name.split()[0]} {routing.short(did)}")
+                          for object_id, did, url, name in routed], now)
 
 
 def _routes(db, objs: list, hubs: list, me: str) -> list[tuple[int, routing.Route]]:

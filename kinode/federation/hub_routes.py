@@ -142,8 +142,6 @@ async def match(request: web.Request) -> web.Response:
     node = request.app[NODE]
     answer, freshness = await node.store.read_indexed(market.match, object_id, node.did, node.now(), honoured(node),
                                                       own_announcement(node))
-    if answer is not None:
-        answer = {**answer, **freshness_fields(freshness)}
     if answer is None:
         return problem("not_found", f"no task, project or profile {object_id} here")
-    return web.json_response(answer)
+    return web.json_response({**answer, **freshness_fields(freshness)})

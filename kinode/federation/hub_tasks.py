@@ -150,9 +150,7 @@ def _queue_for_hub(db, did: str, category: str, url: str, now: int) -> None:
     ids = [i for (i,) in rows]
     outbox.enqueue_many(db, ids, [url], now)
     # The delivery log follows: it goes to this hub now, and is no longer "nowhere" (spec 9.13 outcomes).
-    for object_id in ids:
-        deliveries.plan(db, object_id, [(url, f"hub {url} (serves {category})")], now)
-    deliveries.drop(db, ids, NOWHERE)
+    deliveries.moved(db, [(object_id, NOWHERE, url, f"hub {url} (serves {category})") for object_id in ids], now)
 
 
 async def _directory(session, hub: str, category: str) -> list[dict]:

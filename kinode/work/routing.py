@@ -21,7 +21,7 @@ from sqlite_utils import Database
 from kinode.policy import HUB_GLOBAL_TYPES
 from protocol.envelope import SignedObject
 from protocol.lifecycle import refs
-from storage import lineage, peers
+from storage import hub_objects, lineage, peers
 from storage.deliveries import UNREACHABLE
 from storage.derived import signed_from_wire
 
@@ -107,7 +107,7 @@ def node_url(db: Database, did: str) -> str | None:
     profile = _profile(db, did)
     url = profile.body.get("node") if profile is not None else None
     if not isinstance(url, str):
-        announcement = _current(db, "hub", did)
+        announcement = hub_objects.announcement_of(db, did)
         url = announcement.body.get("url") if announcement is not None else None
     if not isinstance(url, str):
         peer = peers.get_peer(db, did)
@@ -167,10 +167,6 @@ def short(did: str) -> str:
 
 
 def _profile(db: Database, did: str) -> SignedObject | None:
-    return _current(db, "profile", did)
-
-
-def _current(db: Database, type_: str, did: str) -> SignedObject | None:
     row = db.execute("SELECT o.wire FROM current_versions c JOIN objects o ON o.id = c.object_id "
-                     "WHERE c.type = ? AND c.author = ?", [type_, did]).fetchone()
+                     "WHERE c.type = 'profile' AND c.author = ?", [did]).fetchone()
     return signed_from_wire(row[0]) if row else None
