@@ -176,7 +176,7 @@ async def search_local(node: Node, **query: Any) -> tuple[list[Item], str | None
         stored = await node.get(hit.id)
         if stored is not None:
             found.append(_item(stored))
-    return found, page.next_cursor, max(freshness.log_seq - freshness.indexed_through, 0)
+    return found, page.next_cursor, freshness.behind
 
 
 async def search_hubs(node: Node, session: aiohttp.ClientSession, params: dict[str, str]) -> list[HubAnswer]:
@@ -202,13 +202,13 @@ async def _search_one(node: Node, session: aiohttp.ClientSession, hub: str, para
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
         answer.error = f"the hub could not be reached ({type(error).__name__})"
         return answer
-    answer.next, answer.behind = body.get("next"), _behind(body)
+    answer.next, answer.behind = body.get("next"), index_behind(body)
     for result in body.get("results", []):
         answer.results.append(_checked(node, result.get("object"), hub))
     return answer
 
 
-def _behind(body: dict) -> int:
+def index_behind(body: dict) -> int:
     """How far the hub's index trailed its log in this answer (0 when fresh, or not said)."""
     log_seq, indexed = body.get("log_seq"), body.get("indexed_through")
     return max(log_seq - indexed, 0) if type(log_seq) is int and type(indexed) is int else 0
@@ -228,7 +228,7 @@ async def _market_one(node: Node, session: aiohttp.ClientSession, hub: str, para
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as error:
         answer.error = f"the hub could not be reached ({type(error).__name__})"
         return answer
-    answer.next, answer.total, answer.behind = body.get("next"), body.get("total"), _behind(body)
+    answer.next, answer.total, answer.behind = body.get("next"), body.get("total"), index_behind(body)
     answer.facets = body.get("facets") if isinstance(body.get("facets"), dict) else {}
     for result in body.get("results", []):
         found = _checked(node, result.get("object"), hub)

@@ -41,6 +41,11 @@ class Freshness:
     indexed_through: int
     log_seq: int
 
+    @property
+    def behind(self) -> int:
+        """Objects the log holds that the index has not taken in yet."""
+        return max(self.log_seq - self.indexed_through, 0)
+
 
 def tables() -> list[derived.Derived]:
     return [d for d in derived.registered() if d.deferred]

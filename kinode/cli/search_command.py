@@ -15,6 +15,7 @@ from kinode.cli.commands import open_store
 from kinode.cli.output import BadInput, CliError, Unreachable, add_json_flag, emit
 from kinode.errors import BadUrl
 from kinode.federation.ssrf import parse_url
+from kinode.overview import index_behind
 from protocol.envelope import verify
 from protocol.errors import ProtocolError
 from storage import peers
@@ -106,7 +107,7 @@ def _lines(data) -> list[str]:
         lines.append(f"no listings on {data['hub']} match")
     if data["next"]:
         lines.append(f"more: add --cursor {data['next']}")
-    behind = data.get("log_seq", 0) - data.get("indexed_through", data.get("log_seq", 0))
-    if behind > 0:
+    behind = index_behind(data)
+    if behind:
         lines.append(f"the hub's index was {behind} objects behind what it holds: newer listings may be missing")
     return lines
