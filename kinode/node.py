@@ -20,7 +20,6 @@ from kinode.write_groups import WriteGroups
 from protocol.envelope import MAX_OBJECT_BYTES, SignedObject, sign
 from protocol.errors import ProtocolError
 from protocol.identity import Identity
-from protocol.lifecycle import refs
 from protocol.lifecycle.refs import LIFECYCLE_TYPES
 from protocol.message import MESSAGE_TYPE, open_object
 from storage import deliveries, lineage, listing, mailbox, outbox, peers, pending
@@ -156,7 +155,7 @@ class Node:
         """Object id -> the category it is filed under; only lifecycle objects without one of their
         own need a read (most of a hub's traffic is listings: no thread hop, no read transaction)."""
         objects = [o for o in checked if isinstance(o, SignedObject)]
-        inherit = [o for o in objects if o.category is None and refs.is_lifecycle(o)]
+        inherit = [o for o in objects if lineage.inherits_category(o)]
         categories = {o.id: o.category for o in objects}
         if inherit:
             categories.update(await self.store.read(lineage.inherited_categories, inherit))

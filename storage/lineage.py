@@ -32,9 +32,14 @@ def chain(db: Database, obj: SignedObject) -> dict[str, SignedObject]:
     return held
 
 
+def inherits_category(obj: SignedObject) -> bool:
+    """Whether `obj`'s category comes from its root listing (a read): a lifecycle object without its own."""
+    return obj.category is None and refs.is_lifecycle(obj)
+
+
 def inherited_category(db: Database, obj: SignedObject) -> str | None:
     """`obj`'s own category, else its root listing's; None when the root is not held."""
-    if obj.category is not None or not refs.is_lifecycle(obj):
+    if not inherits_category(obj):
         return obj.category
     current = obj
     for _ in range(MAX_DEPTH):
