@@ -44,11 +44,7 @@ async def fetch_all(root: Path, name: str, url: str, ids: list[str], batched: bo
             if batched:
                 accepted = await reconcile._fetch(node, session, url, ids)
             else:
-                wires = await reconcile._fetch_each(session, url, ids)
-                accepted = 0
-                for at in range(0, len(wires), node.config.max_batch):
-                    results = await node.receive(wires[at:at + node.config.max_batch])
-                    accepted += sum(r.status == "accepted" for r in results)
+                accepted = await reconcile.store_fetched(node, await reconcile._fetch_each(session, url, ids))
             seconds = time.perf_counter() - start
     finally:
         store.close()

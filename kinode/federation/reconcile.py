@@ -164,9 +164,14 @@ async def _fetch(node: Node, session: aiohttp.ClientSession, url: str, ids: list
         objects, unsent = answer
         wires += objects
         waiting = unsent + waiting if objects else waiting  # an answer with nothing sent cannot loop
+    return await store_fetched(node, wires, source)
+
+
+async def store_fetched(node: Node, items: list, source: str | None = None) -> int:
+    """Take in fetched objects as deliveries, a batch at a time; how many were accepted."""
     accepted = 0
-    for start in range(0, len(wires), node.config.max_batch):
-        results = await node.receive(wires[start:start + node.config.max_batch], source=source)
+    for start in range(0, len(items), node.config.max_batch):
+        results = await node.receive(items[start:start + node.config.max_batch], source=source)
         accepted += sum(r.status == "accepted" for r in results)
     return accepted
 
