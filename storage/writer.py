@@ -209,38 +209,35 @@ class Writer:
                 future.set_exception(value)
 
     def _transaction(self, group: list) -> list[tuple[bool, Any]]:
+        outcomes, log_seq = self._in_transaction(lambda db: self._run_jobs(group))
+        with self._indexed:  # before any future resolves: a reader after this write waits for its index
+            self.committed_seq = max(self.committed_seq, log_seq)
+        self.commits += 1
+        self.jobs += len(group)
+        return outcomes
+
+    def _run_jobs(self, group: list) -> tuple[list[tuple[bool, Any]], int]:
+        """Each job under its own savepoint, then `before_commit`: (outcomes, the log's seq to commit)."""
         conn = self.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            outcomes = []
-            for fn, args, _ in group:
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = fn(self.db, *args)
-                except Exception as error:
-                    if isinstance(error, sqlite3.OperationalError) and is_lock_error(error):
-                        raise
-                    if not conn.in_transaction:
-                        raise  # the error ended the transaction: the whole group fails
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((False, error))
-                else:
-                    conn.execute("RELEASE job")
-                    outcomes.append((True, value))
-            if self.before_commit is not None:
-                self.before_commit(self.db)
-            log_seq = self.log_seq(self.db) if self.log_seq is not None else 0
-            conn.execute("COMMIT")
-            with self._indexed:  # before any future resolves: a reader after this write waits for its index
-                self.committed_seq = max(self.committed_seq, log_seq)
-            self.commits += 1
-            self.jobs += len(group)
-            return outcomes
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        outcomes = []
+        for fn, args, _ in group:
+            conn.execute("SAVEPOINT job")
+            try:
+                value = fn(self.db, *args)
+            except Exception as error:
+                if isinstance(error, sqlite3.OperationalError) and is_lock_error(error):
+                    raise
+                if not conn.in_transaction:
+                    raise  # the error ended the transaction: the whole group fails
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                outcomes.append((False, error))
+            else:
+                conn.execute("RELEASE job")
+                outcomes.append((True, value))
+        if self.before_commit is not None:
+            self.before_commit(self.db)
+        return outcomes, self.log_seq(self.db) if self.log_seq is not None else 0
 
 
 def is_lock_error(error: sqlite3.OperationalError) -> bool:
