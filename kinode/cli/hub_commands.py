@@ -169,6 +169,8 @@ def _respond(args, unlock) -> int:
 
 
 def _receipts(args) -> int:
+    if args.object is not None and not is_object_id(args.object):
+        raise BadInput(f"{args.object!r} is not an object id (64 lowercase hex digits)")
     store = open_store(args.data_dir)
     try:
         found = store.read_sync(hub_state.receipts_for, args.object)

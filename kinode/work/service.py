@@ -316,7 +316,12 @@ class WorkService:
 
     async def deliveries(self, object_ids: list[str] | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Per published object: delivered to N of M, and why each other destination has not taken it."""
-        return await self.node.store.read(reads.deliveries, object_ids, limit)
+        found = await self.node.store.read(reads.deliveries, object_ids, limit)
+        unrouted = [item["id"] for item in found if not item["destinations"]] if object_ids is not None else []
+        if unrouted:
+            raise WorkError(f"this node routed no object {unrouted[0]}: only what it published has a delivery log",
+                            "not_found", 404)
+        return found
 
 
 def _store_private(db, inner: SignedObject, message: SignedObject, now: int) -> list[IngestResult]:

@@ -43,3 +43,10 @@ def test_the_human_forms_say_when_in_utc():
     receipt = sign_receipts(HUB, ["a" * 64], T)["a" * 64]
     said = ok(run("verify-receipt", "-", stdin=json.dumps(receipt)))
     assert said.strip() == f"valid: {HUB.did} held {'a' * 64} at 2026-01-01 00:00:00 UTC"
+
+
+def test_receipts_for_something_that_is_not_an_object_id_is_bad_input(tmp_path):
+    ok(run("init", "--data-dir", str(tmp_path), "--no-passphrase"))
+    done = run("receipts", "--data-dir", str(tmp_path), "nothex")
+    assert done.returncode == 2 and "bad_input" in done.stderr and "not an object id" in done.stderr
+    assert done.stdout == "" and "Traceback" not in done.stderr

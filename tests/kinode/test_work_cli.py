@@ -52,6 +52,8 @@ def test_a_project_and_task_are_stored_and_say_that_nothing_serves_them_yet(node
     (["sign", "b" * 64], "not_found"),
     (["show", "project", "c" * 64], "not_found"),
     (["show", "project"], "bad_input"),
+    (["show", "deliveries", "d" * 64], "not_found"),
+    (["show", "deliveries", "zz"], "not_found"),
 ])
 def test_bad_references_fail_cleanly(node, args, code, capsys):
     assert_clean_failure(inproc(capsys, args[0], "--data-dir", node, *args[1:]), code)
